@@ -1,0 +1,285 @@
+/**
+ * Strata's fault proxy: an HTTP proxy between AWS SDK clients and moto that injects the
+ * failures real AWS produces (latency, ThrottlingException, 5xx, connection resets,
+ * AccessDenied, a requests-per-second quota) and counts calls per operation.
+ *
+ * Operations are read from `X-Amz-Target` (JSON protocols: SSM, Secrets Manager, KMS, SQS,
+ * EventBridge) or the `Action` form field (query protocol). Counts are keyed `service:Operation`,
+ * e.g. `ssm:GetParameters`.
+ *
+ * Configure in-process (`proxy.configure(...)`) or over HTTP from another process:
+ * `PUT /__fault/config` (JSON FaultConfig), `GET /__fault/counts`, `POST /__fault/reset`.
+ */
+import {
+  Agent,
+  createServer,
+  type IncomingMessage,
+  request,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export type FaultKind = 'throttle' | 'error5xx' | 'reset' | 'deny' | 'latency';
+
+export interface FaultRule {
+  /** Which fault. */
+  fault: FaultKind;
+  /** Only these operations (`GetParameters` or `ssm:GetParameters`); all when absent. */
+  ops?: string[];
+  /** Only requests whose body contains this string (e.g. a parameter name). */
+  bodyIncludes?: string;
+  /** Fraction of matching requests that get the fault (0..1); default 1. */
+  rate?: number;
+  /** Apply to at most this many requests, then stop. */
+  times?: number;
+  /** For error5xx: the status (default 500). For latency: extra milliseconds. */
+  status?: number;
+  latencyMs?: number;
+}
+
+export interface FaultConfig {
+  /** Latency added to every forwarded request, in milliseconds. */
+  latencyMs?: number;
+  /** Requests per second allowed through (token bucket, burst = one second); over it: ThrottlingException. */
+  rps?: number;
+  rules?: FaultRule[];
+}
+
+export interface ProxyStats {
+  /** Calls that reached the proxy, per `service:Operation` (faulted ones included). */
+  calls: Record<string, number>;
+  /** Faults injected, per kind. */
+  faults: Record<string, number>;
+  total: number;
+}
+
+const SERVICE_BY_TARGET_PREFIX: Record<string, string> = {
+  AmazonSSM: 'ssm',
+  secretsmanager: 'secretsmanager',
+  TrentService: 'kms',
+  AmazonSQS: 'sqs',
+  AWSEvents: 'events',
+};
+
+export function operationOf(req: IncomingMessage, body: Buffer): string {
+  const target = req.headers['x-amz-target'];
+  if (typeof target === 'string' && target.includes('.')) {
+    const [prefix, op] = target.split('.', 2) as [string, string];
+    const svc = SERVICE_BY_TARGET_PREFIX[prefix] ?? prefix.toLowerCase();
+    return `${svc}:${op}`;
+  }
+  const ctype = req.headers['content-type'] ?? '';
+  if (ctype.includes('x-www-form-urlencoded')) {
+    const action = new URLSearchParams(body.toString('utf8')).get('Action');
+    if (action) return `query:${action}`;
+  }
+  return `http:${req.method ?? 'GET'} ${(req.url ?? '/').split('?')[0]}`;
+}
+
+function awsError(res: ServerResponse, status: number, type: string, message: string): void {
+  const payload = JSON.stringify({ __type: type, message });
+  res.writeHead(status, {
+    'content-type': 'application/x-amz-json-1.1',
+    'x-amzn-errortype': type,
+    'x-amzn-requestid': `fault-${Date.now()}`,
+    'content-length': Buffer.byteLength(payload),
+  });
+  res.end(payload);
+}
+
+export class FaultProxy {
+  private server: Server | undefined;
+  private config: FaultConfig = {};
+  private ruleUses = new Map<FaultRule, number>();
+  private stats: ProxyStats = { calls: {}, faults: {}, total: 0 };
+  private tokens = 0;
+  private lastRefill = Date.now();
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  private readonly random: () => number;
+  endpoint = '';
+
+  constructor(
+    private readonly target: string,
+    opts: { random?: () => number } = {},
+  ) {
+    this.random = opts.random ?? Math.random;
+  }
+
+  async start(port = 0): Promise<this> {
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch(() => {
+        if (!res.headersSent) awsError(res, 502, 'ProxyError', 'fault proxy could not reach the target');
+        else res.destroy();
+      });
+    });
+    this.server.keepAliveTimeout = 5000;
+    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
+    this.endpoint = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.agent.destroy();
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    this.server = undefined;
+  }
+
+  /** Replaces the fault configuration (counts are kept). */
+  configure(config: FaultConfig): void {
+    this.config = structuredClone(config);
+    this.ruleUses.clear();
+    this.tokens = config.rps ?? 0;
+    this.lastRefill = Date.now();
+  }
+
+  /** A copy of the counters. */
+  counts(): ProxyStats {
+    return structuredClone(this.stats);
+  }
+
+  /** Sum of calls whose key matches (e.g. `ssm:` or `GetParameters`). */
+  callsTo(match: string): number {
+    return Object.entries(this.stats.calls)
+      .filter(([k]) => k === match || k.startsWith(match) || k.endsWith(`:${match}`))
+      .reduce((n, [, v]) => n + v, 0);
+  }
+
+  resetCounts(): void {
+    this.stats = { calls: {}, faults: {}, total: 0 };
+  }
+
+  /** Clears faults and counters. */
+  reset(): void {
+    this.configure({});
+    this.resetCounts();
+  }
+
+  private takeToken(): boolean {
+    const rps = this.config.rps;
+    if (!rps) return true;
+    const now = Date.now();
+    this.tokens = Math.min(rps, this.tokens + ((now - this.lastRefill) / 1000) * rps);
+    this.lastRefill = now;
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return true;
+    }
+    return false;
+  }
+
+  private matching(op: string, body: Buffer): FaultRule[] {
+    const shortOp = op.includes(':') ? op.slice(op.indexOf(':') + 1) : op;
+    return (this.config.rules ?? []).filter((r) => {
+      if (r.ops && !r.ops.some((o) => o === op || o === shortOp)) return false;
+      if (r.bodyIncludes !== undefined && !body.includes(r.bodyIncludes)) return false;
+      const used = this.ruleUses.get(r) ?? 0;
+      if (r.times !== undefined && used >= r.times) return false;
+      if (this.random() >= (r.rate ?? 1)) return false;
+      this.ruleUses.set(r, used + 1);
+      return true;
+    });
+  }
+
+  private bump(kind: string): void {
+    this.stats.faults[kind] = (this.stats.faults[kind] ?? 0) + 1;
+  }
+
+  private async control(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
+    const url = req.url ?? '';
+    const json = (status: number, value: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(value));
+    };
+    if (url.startsWith('/__fault/config') && req.method === 'PUT') {
+      this.configure(JSON.parse(body.toString('utf8') || '{}') as FaultConfig);
+      json(200, this.config);
+    } else if (url.startsWith('/__fault/config')) json(200, this.config);
+    else if (url.startsWith('/__fault/counts')) json(200, this.stats);
+    else if (url.startsWith('/__fault/reset')) {
+      this.reset();
+      json(200, {});
+    } else json(404, { error: 'unknown control path' });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks);
+    if ((req.url ?? '').startsWith('/__fault/')) return this.control(req, res, body);
+
+    const op = operationOf(req, body);
+    this.stats.total++;
+    this.stats.calls[op] = (this.stats.calls[op] ?? 0) + 1;
+
+    if (this.config.latencyMs) await sleep(this.config.latencyMs);
+    if (!this.takeToken()) {
+      this.bump('quota');
+      return awsError(res, 400, 'ThrottlingException', 'Rate exceeded');
+    }
+    for (const rule of this.matching(op, body)) {
+      this.bump(rule.fault);
+      switch (rule.fault) {
+        case 'latency':
+          await sleep(rule.latencyMs ?? 0);
+          break;
+        case 'throttle':
+          return awsError(res, 400, 'ThrottlingException', 'Rate exceeded');
+        case 'error5xx': {
+          const status = rule.status ?? 500;
+          return awsError(
+            res,
+            status,
+            status === 503 ? 'ServiceUnavailable' : 'InternalServerError',
+            'injected server error',
+          );
+        }
+        case 'deny':
+          return awsError(
+            res,
+            400,
+            'AccessDeniedException',
+            `User: arn:aws:iam::123456789012:user/strata-test is not authorized to perform: ${op} because no identity-based policy allows the ${op} action`,
+          );
+        case 'reset':
+          req.socket.destroy();
+          return;
+      }
+    }
+    await this.forward(req, res, body);
+  }
+
+  private forward(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
+    const target = new URL(this.target);
+    return new Promise((resolve, reject) => {
+      const headers = { ...req.headers, host: target.host };
+      const up = request(
+        {
+          protocol: target.protocol,
+          hostname: target.hostname,
+          port: target.port,
+          method: req.method,
+          path: req.url,
+          headers,
+          agent: this.agent,
+        },
+        (upRes) => {
+          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+          upRes.pipe(res);
+          upRes.on('end', resolve);
+          upRes.on('error', reject);
+        },
+      );
+      up.on('error', reject);
+      up.end(body);
+    });
+  }
+}
+
+/** Starts a fault proxy in front of `target` (usually moto's endpoint). */
+export async function startFaultProxy(target: string, opts: { port?: number; random?: () => number } = {}) {
+  return new FaultProxy(target, opts).start(opts.port ?? 0);
+}

@@ -1,0 +1,7 @@
+declare module 'vitest' {
+  export interface ProvidedContext {
+    strataEnv: Array<'aws' | 'kube'>;
+  }
+}
+
+export {};

@@ -30,6 +30,8 @@ export interface FaultRule {
   ops?: string[];
   /** Only requests whose body contains this string (e.g. a parameter name). */
   bodyIncludes?: string;
+  /** Only requests signed for this region (from the SigV4 credential scope). */
+  region?: string;
   /** Fraction of matching requests that get the fault (0..1); default 1. */
   rate?: number;
   /** Apply to at most this many requests, then stop. */
@@ -171,17 +173,22 @@ export class FaultProxy {
     return false;
   }
 
-  private matching(op: string, body: Buffer): FaultRule[] {
+  private matching(op: string, body: Buffer, region: string | undefined): FaultRule[] {
     const shortOp = op.includes(':') ? op.slice(op.indexOf(':') + 1) : op;
-    return (this.config.rules ?? []).filter((r) => {
-      if (r.ops && !r.ops.some((o) => o === op || o === shortOp)) return false;
-      if (r.bodyIncludes !== undefined && !body.includes(r.bodyIncludes)) return false;
+    // Every matching latency rule applies; of the failing faults, only the first that fires.
+    const fired: FaultRule[] = [];
+    for (const r of this.config.rules ?? []) {
+      if (r.ops && !r.ops.some((o) => o === op || o === shortOp)) continue;
+      if (r.bodyIncludes !== undefined && !body.includes(r.bodyIncludes)) continue;
+      if (r.region !== undefined && r.region !== region) continue;
       const used = this.ruleUses.get(r) ?? 0;
-      if (r.times !== undefined && used >= r.times) return false;
-      if (this.random() >= (r.rate ?? 1)) return false;
+      if (r.times !== undefined && used >= r.times) continue;
+      if (this.random() >= (r.rate ?? 1)) continue;
       this.ruleUses.set(r, used + 1);
-      return true;
-    });
+      fired.push(r);
+      if (r.fault !== 'latency') break;
+    }
+    return fired;
   }
 
   private bump(kind: string): void {
@@ -220,7 +227,8 @@ export class FaultProxy {
       this.bump('quota');
       return awsError(res, 400, 'ThrottlingException', 'Rate exceeded');
     }
-    for (const rule of this.matching(op, body)) {
+    const scope = /Credential=[^/]+\/\d{8}\/([a-z0-9-]+)\//.exec(String(req.headers.authorization ?? ''));
+    for (const rule of this.matching(op, body, scope?.[1])) {
       this.bump(rule.fault);
       switch (rule.fault) {
         case 'latency':

@@ -1,1 +1,29 @@
+export { parseArn, regionOf } from './aws/arn.js';
+export { AwsBackend, type AwsBackendOptions } from './aws/backend.js';
+export type * from './backend.js';
 export * from './errors.js';
+export * from './hierarchy/hierarchy.js';
+export {
+  LocalBackend,
+  type LocalTree,
+  localKmsCiphertext,
+  parseLocalTree,
+  readLocalTree,
+} from './local/backend.js';
+export { DEFAULT_RATE_LIMITS, RateLimiter } from './rate-limit.js';
+export * from './reference/parser.js';
+export {
+  createResolver,
+  extractJsonKey,
+  type HierarchyEntry,
+  type HierarchyResult,
+  type LoadHierarchyOptions,
+  type Resolved,
+  Resolver,
+  type ResolverOptions,
+  type SourceInfo,
+  type SourceService,
+} from './resolver.js';
+export { DEFAULT_RETRY, fullJitterDelay, type RetryOptions, withRetry } from './retry.js';
+export { type Runtime, systemRuntime } from './runtime.js';
+export { Stats, type StatsSnapshot } from './stats.js';

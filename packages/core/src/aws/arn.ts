@@ -1,0 +1,21 @@
+/** ARN helpers: calls for a resource ARN go to that ARN's region. */
+export interface Arn {
+  partition: string;
+  service: string;
+  region: string;
+  account: string;
+  resource: string;
+}
+
+export function parseArn(value: string): Arn | undefined {
+  if (!value.startsWith('arn:')) return undefined;
+  const parts = value.split(':');
+  if (parts.length < 6) return undefined;
+  const [, partition, service, region, account] = parts as [string, string, string, string, string];
+  return { partition, service, region, account, resource: parts.slice(5).join(':') };
+}
+
+export function regionOf(nameOrArn: string, fallback: string): string {
+  const arn = parseArn(nameOrArn);
+  return arn?.region ? arn.region : fallback;
+}

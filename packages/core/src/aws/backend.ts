@@ -1,0 +1,491 @@
+/**
+ * The AWS backend: SSM Parameter Store, Secrets Manager and KMS over the AWS SDK v3 clients.
+ * Clients are injectable; otherwise they are created lazily per region with the SDK's own
+ * retries off (Strata retries), honouring the standard environment (AWS_REGION, AWS_PROFILE,
+ * AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_SSM, …) through the SDK's default providers.
+ */
+import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms';
+import {
+  BatchGetSecretValueCommand,
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import {
+  DescribeParametersCommand,
+  GetParametersByPathCommand,
+  GetParametersCommand,
+  type Parameter,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
+import pLimit from 'p-limit';
+import type {
+  Backend,
+  KmsBackend,
+  Outcome,
+  ParameterBackend,
+  ParameterQuery,
+  ParameterRecord,
+  ParameterType,
+  SecretBackend,
+  SecretQuery,
+  SecretRecord,
+} from '../backend.js';
+import { StrataError } from '../errors.js';
+import { DEFAULT_RATE_LIMITS } from '../rate-limit.js';
+import type { RetryOptions } from '../retry.js';
+import { type Runtime, systemRuntime } from '../runtime.js';
+import { Stats } from '../stats.js';
+import { parseArn, regionOf } from './arn.js';
+import { Caller } from './caller.js';
+
+type AnyClient = SSMClient | SecretsManagerClient | KMSClient;
+
+export interface AwsBackendOptions {
+  /** Default region; else the SDK's (AWS_REGION, profile). */
+  region?: string;
+  /** Endpoint override for every service (tests, moto, VPC endpoints); else AWS_ENDPOINT_URL*. */
+  endpoint?: string;
+  /** Static credentials; else the SDK's default chain. */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Your own configured clients (used for their region; other regions get clients like them). */
+  clients?: { ssm?: SSMClient; secretsManager?: SecretsManagerClient; kms?: KMSClient };
+  /** Secrets Manager replica regions to read from, in order, when the primary region fails. */
+  replicaRegions?: string[];
+  /** Requests per second per service and region. */
+  rateLimits?: Partial<Record<'ssm' | 'secretsmanager' | 'kms', number>>;
+  retry?: RetryOptions;
+  /** Per-attempt timeout, ms. Default 5,000. */
+  timeoutMs?: number;
+  /** Independent calls in flight at once. Default 16. */
+  concurrency?: number;
+  runtime?: Runtime;
+  stats?: Stats;
+}
+
+const SSM_BATCH = 10;
+const SM_BATCH = 20;
+
+function chunk<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const it of items) {
+    const k = key(it);
+    const list = m.get(k);
+    if (list) list.push(it);
+    else m.set(k, [it]);
+  }
+  return m;
+}
+
+function toRecord(p: Parameter): ParameterRecord {
+  return {
+    name: p.Name!,
+    value: p.Value ?? '',
+    type: (p.Type ?? 'String') as ParameterType,
+    version: p.Version ?? 0,
+    ...(p.LastModifiedDate ? { lastModifiedDate: p.LastModifiedDate } : {}),
+    ...(p.ARN ? { arn: p.ARN } : {}),
+    ...(p.SourceResult ? { fromSecretsManager: true } : {}),
+  };
+}
+
+const SM_REFERENCE = '/aws/reference/secretsmanager/';
+
+/**
+ * Does a returned parameter answer this query? AWS echoes the selector (`:3`, `:label`) in
+ * `Selector`; moto does not, so a version is checked against `Version`, and a label is accepted
+ * on the name alone (moto gap). `/aws/reference/secretsmanager/ID` comes back named `ID` in moto.
+ */
+function matchesQuery(p: Parameter, q: ParameterQuery): boolean {
+  const sel = q.version !== undefined ? `:${q.version}` : q.label !== undefined ? `:${q.label}` : '';
+  const arn = parseArn(q.name);
+  const wantName = arn ? `/${arn.resource.replace(/^parameter\//, '')}` : q.name;
+  const nameOk =
+    p.Name === q.name ||
+    p.ARN === q.name ||
+    p.Name === wantName ||
+    p.Name === wantName.slice(1) ||
+    (q.name.startsWith(SM_REFERENCE) && p.Name === q.name.slice(SM_REFERENCE.length));
+  if (!nameOk) return false;
+  if (p.Selector !== undefined && p.Selector !== '') return p.Selector === sel;
+  if (q.version !== undefined) return p.Version === q.version;
+  return true;
+}
+
+export function queryString(q: ParameterQuery): string {
+  if (q.version !== undefined) return `${q.name}:${q.version}`;
+  if (q.label !== undefined) return `${q.name}:${q.label}`;
+  return q.name;
+}
+
+export class AwsBackend implements Backend {
+  readonly kind = 'aws' as const;
+  readonly stats: Stats;
+  readonly region: string;
+  private readonly caller: Caller;
+  private readonly limit: ReturnType<typeof pLimit>;
+  private readonly clients = new Map<string, AnyClient>();
+  readonly ssm: ParameterBackend;
+  readonly secrets: SecretBackend;
+  readonly kms: KmsBackend;
+
+  constructor(private readonly opts: AwsBackendOptions = {}) {
+    this.stats = opts.stats ?? new Stats();
+    const runtime = opts.runtime ?? systemRuntime;
+    this.caller = new Caller({
+      runtime,
+      stats: this.stats,
+      rateLimits: { ...DEFAULT_RATE_LIMITS, ...opts.rateLimits },
+      ...(opts.retry ? { retry: opts.retry } : {}),
+      ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+    });
+    this.limit = pLimit(opts.concurrency ?? 16);
+    this.region = opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+    this.ssm = new SsmApi(this);
+    this.secrets = new SecretsApi(this);
+    this.kms = new KmsApi(this);
+  }
+
+  /** @internal */
+  run<T>(
+    service: 'ssm' | 'secretsmanager' | 'kms',
+    region: string,
+    op: string,
+    source: string,
+    send: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    return this.limit(() => this.caller.call(service, region, op, source, send));
+  }
+
+  /** @internal */
+  client<C extends AnyClient>(service: 'ssm' | 'secretsmanager' | 'kms', region: string): C {
+    const key = `${service}/${region}`;
+    const existing = this.clients.get(key);
+    if (existing) return existing as C;
+    const given =
+      service === 'ssm'
+        ? this.opts.clients?.ssm
+        : service === 'secretsmanager'
+          ? this.opts.clients?.secretsManager
+          : this.opts.clients?.kms;
+    let client: AnyClient;
+    if (given && region === this.region) client = given;
+    else {
+      const config = {
+        region,
+        maxAttempts: 1, // Strata retries (p-retry, full jitter); the SDK's own retries are off.
+        ...(this.opts.endpoint ? { endpoint: this.opts.endpoint } : {}),
+        ...(this.opts.credentials
+          ? { credentials: this.opts.credentials }
+          : given
+            ? { credentials: given.config.credentials }
+            : {}),
+      };
+      client =
+        service === 'ssm'
+          ? new SSMClient(config)
+          : service === 'secretsmanager'
+            ? new SecretsManagerClient(config)
+            : new KMSClient(config);
+    }
+    this.clients.set(key, client);
+    return client as C;
+  }
+
+  get replicaRegions(): string[] {
+    return this.opts.replicaRegions ?? [];
+  }
+
+  destroy(): void {
+    for (const [key, c] of this.clients) {
+      const given = Object.values(this.opts.clients ?? {}).includes(c);
+      if (!given) c.destroy();
+      this.clients.delete(key);
+    }
+  }
+}
+
+class SsmApi implements ParameterBackend {
+  constructor(private readonly b: AwsBackend) {}
+  get region(): string {
+    return this.b.region;
+  }
+
+  async getParameters(queries: ParameterQuery[]): Promise<Outcome<ParameterRecord>[]> {
+    const results = new Map<ParameterQuery, Outcome<ParameterRecord>>();
+    const byRegion = groupBy(queries, (q) => regionOf(q.name, this.b.region));
+    const jobs: Promise<void>[] = [];
+    for (const [region, qs] of byRegion) {
+      for (const batch of chunk(qs, SSM_BATCH)) {
+        const names = batch.map(queryString);
+        jobs.push(
+          this.b
+            .run('ssm', region, 'GetParameters', names.join(','), (abortSignal) =>
+              this.b
+                .client<SSMClient>('ssm', region)
+                .send(new GetParametersCommand({ Names: names, WithDecryption: true }), { abortSignal }),
+            )
+            .then(
+              (out) => {
+                const returned = [...(out.Parameters ?? [])];
+                for (const q of batch) {
+                  const i = returned.findIndex((p) => matchesQuery(p, q));
+                  const p = i >= 0 ? returned.splice(i, 1)[0] : undefined;
+                  results.set(
+                    q,
+                    p
+                      ? { ok: true, value: { ...toRecord(p), name: parseArn(q.name) ? p.Name! : q.name } }
+                      : {
+                          ok: false,
+                          error: new StrataError(
+                            'NOT_FOUND',
+                            `parameter ${queryString(q)} not found${q.version !== undefined ? ' (no such version)' : q.label !== undefined ? ' (no such label)' : ''}`,
+                            { source: queryString(q) },
+                          ),
+                        },
+                  );
+                }
+              },
+              (error: StrataError) => {
+                for (const q of batch) results.set(q, { ok: false, error });
+              },
+            ),
+        );
+      }
+    }
+    await Promise.all(jobs);
+    return queries.map((q) => results.get(q)!);
+  }
+
+  async getParametersByPath(path: string, opts: { recursive: boolean }): Promise<ParameterRecord[]> {
+    const region = regionOf(path, this.b.region);
+    const out: ParameterRecord[] = [];
+    let next: string | undefined;
+    do {
+      const page = await this.b.run('ssm', region, 'GetParametersByPath', path, (abortSignal) =>
+        this.b.client<SSMClient>('ssm', region).send(
+          new GetParametersByPathCommand({
+            Path: path,
+            Recursive: opts.recursive,
+            WithDecryption: true,
+            MaxResults: 10,
+            ...(next ? { NextToken: next } : {}),
+          }),
+          { abortSignal },
+        ),
+      );
+      for (const p of page.Parameters ?? []) out.push(toRecord(p));
+      next = page.NextToken;
+    } while (next);
+    return out;
+  }
+
+  async describeByPath(
+    path: string,
+    opts: { recursive: boolean },
+  ): Promise<Array<{ name: string; version: number }>> {
+    const region = regionOf(path, this.b.region);
+    const out: Array<{ name: string; version: number }> = [];
+    let next: string | undefined;
+    do {
+      const page = await this.b.run('ssm', region, 'DescribeParameters', path, (abortSignal) =>
+        this.b.client<SSMClient>('ssm', region).send(
+          new DescribeParametersCommand({
+            ParameterFilters: [
+              { Key: 'Path', Option: opts.recursive ? 'Recursive' : 'OneLevel', Values: [path] },
+            ],
+            MaxResults: 50,
+            ...(next ? { NextToken: next } : {}),
+          }),
+          { abortSignal },
+        ),
+      );
+      for (const p of page.Parameters ?? []) out.push({ name: p.Name!, version: p.Version ?? 0 });
+      next = page.NextToken;
+    } while (next);
+    return out;
+  }
+}
+
+class SecretsApi implements SecretBackend {
+  constructor(private readonly b: AwsBackend) {}
+  get region(): string {
+    return this.b.region;
+  }
+
+  /** Tries the secret's own region, then each replica region, for errors worth failing over. */
+  private async withFailover<T>(id: string, fn: (region: string) => Promise<T>): Promise<T> {
+    const primary = regionOf(id, this.b.region);
+    const regions = [primary, ...this.b.replicaRegions.filter((r) => r !== primary)];
+    let last: unknown;
+    for (const region of regions) {
+      try {
+        return await fn(region);
+      } catch (err) {
+        last = err;
+        if (!(err instanceof StrataError) || !err.retryable) throw err;
+      }
+    }
+    throw last;
+  }
+
+  /** An ARN for the primary region, rewritten for a replica region (same account, same name). */
+  private idIn(id: string, region: string): string {
+    const arn = parseArn(id);
+    if (!arn || arn.region === region) return id;
+    return `arn:${arn.partition}:${arn.service}:${region}:${arn.account}:${arn.resource}`;
+  }
+
+  async getSecrets(queries: SecretQuery[]): Promise<Outcome<SecretRecord>[]> {
+    const results = new Map<SecretQuery, Outcome<SecretRecord>>();
+    const latest = queries.filter(
+      (q) => !q.versionId && (!q.versionStage || q.versionStage === 'AWSCURRENT'),
+    );
+    const pinned = queries.filter((q) => !latest.includes(q));
+    const jobs: Promise<void>[] = [];
+    const byRegion = groupBy(latest, (q) => regionOf(q.secretId, this.b.region));
+    for (const [, qs] of byRegion) {
+      for (const batch of chunk(qs, SM_BATCH)) {
+        const ids = [...new Set(batch.map((q) => q.secretId))];
+        jobs.push(
+          this.withFailover(ids[0]!, (region) =>
+            this.b.run('secretsmanager', region, 'BatchGetSecretValue', ids.join(','), (abortSignal) =>
+              this.b
+                .client<SecretsManagerClient>('secretsmanager', region)
+                .send(
+                  new BatchGetSecretValueCommand({ SecretIdList: ids.map((id) => this.idIn(id, region)) }),
+                  {
+                    abortSignal,
+                  },
+                ),
+            ),
+          ).then(
+            (out) => {
+              for (const q of batch) {
+                const sv = (out.SecretValues ?? []).find(
+                  (s) =>
+                    s.Name === q.secretId ||
+                    s.ARN === q.secretId ||
+                    (q.secretId.startsWith('arn:') && s.ARN?.startsWith(q.secretId)) ||
+                    (s.ARN && parseArn(s.ARN)?.resource === parseArn(q.secretId)?.resource),
+                );
+                if (sv) {
+                  results.set(q, {
+                    ok: true,
+                    value: {
+                      id: q.secretId,
+                      name: sv.Name!,
+                      arn: sv.ARN!,
+                      versionId: sv.VersionId ?? '',
+                      stages: sv.VersionStages ?? [],
+                      ...(sv.SecretString !== undefined ? { secretString: sv.SecretString } : {}),
+                      ...(sv.SecretBinary !== undefined ? { secretBinary: sv.SecretBinary } : {}),
+                    },
+                  });
+                  continue;
+                }
+                const e = (out.Errors ?? []).find(
+                  (x) => x.SecretId === q.secretId || q.secretId.endsWith(`:${x.SecretId}`),
+                );
+                const code = e?.ErrorCode ?? 'ResourceNotFoundException';
+                results.set(q, {
+                  ok: false,
+                  error: new StrataError(
+                    code.includes('NotFound')
+                      ? 'NOT_FOUND'
+                      : code.includes('AccessDenied')
+                        ? 'ACCESS_DENIED'
+                        : code.includes('Decryption')
+                          ? 'DECRYPT_FAILED'
+                          : 'AWS_ERROR',
+                    `secretsmanager:BatchGetSecretValue ${q.secretId}: ${code}`,
+                    { source: q.secretId },
+                  ),
+                });
+              }
+            },
+            (error: StrataError) => {
+              for (const q of batch) results.set(q, { ok: false, error });
+            },
+          ),
+        );
+      }
+    }
+    for (const q of pinned) {
+      jobs.push(
+        this.withFailover(q.secretId, (region) =>
+          this.b.run('secretsmanager', region, 'GetSecretValue', q.secretId, (abortSignal) =>
+            this.b.client<SecretsManagerClient>('secretsmanager', region).send(
+              new GetSecretValueCommand({
+                SecretId: this.idIn(q.secretId, region),
+                ...(q.versionId ? { VersionId: q.versionId } : {}),
+                ...(q.versionStage ? { VersionStage: q.versionStage } : {}),
+              }),
+              { abortSignal },
+            ),
+          ),
+        ).then(
+          (sv) => {
+            results.set(q, {
+              ok: true,
+              value: {
+                id: q.secretId,
+                name: sv.Name!,
+                arn: sv.ARN!,
+                versionId: sv.VersionId ?? '',
+                stages: sv.VersionStages ?? [],
+                ...(sv.SecretString !== undefined ? { secretString: sv.SecretString } : {}),
+                ...(sv.SecretBinary !== undefined ? { secretBinary: sv.SecretBinary } : {}),
+              },
+            });
+          },
+          (error: StrataError) => {
+            results.set(q, { ok: false, error });
+          },
+        ),
+      );
+    }
+    await Promise.all(jobs);
+    return queries.map((q) => results.get(q)!);
+  }
+
+  async currentVersionId(secretId: string): Promise<string | undefined> {
+    const out = await this.withFailover(secretId, (region) =>
+      this.b.run('secretsmanager', region, 'DescribeSecret', secretId, (abortSignal) =>
+        this.b
+          .client<SecretsManagerClient>('secretsmanager', region)
+          .send(new DescribeSecretCommand({ SecretId: this.idIn(secretId, region) }), { abortSignal }),
+      ),
+    );
+    for (const [id, stages] of Object.entries(out.VersionIdsToStages ?? {})) {
+      if (stages.includes('AWSCURRENT')) return id;
+    }
+    return undefined;
+  }
+}
+
+class KmsApi implements KmsBackend {
+  constructor(private readonly b: AwsBackend) {}
+  get region(): string {
+    return this.b.region;
+  }
+  async decrypt(ciphertext: Uint8Array, context?: Record<string, string>): Promise<Uint8Array> {
+    const out = await this.b.run('kms', this.b.region, 'Decrypt', 'kms ciphertext', (abortSignal) =>
+      this.b.client<KMSClient>('kms', this.b.region).send(
+        new DecryptCommand({
+          CiphertextBlob: ciphertext,
+          ...(context ? { EncryptionContext: context } : {}),
+        }),
+        { abortSignal },
+      ),
+    );
+    if (!out.Plaintext) throw new StrataError('DECRYPT_FAILED', 'kms:Decrypt returned no plaintext');
+    return out.Plaintext;
+  }
+}

@@ -1,0 +1,314 @@
+/**
+ * The local backend: the same hierarchy and secret semantics as AWS, from a YAML/JSON file or a
+ * directory. For the embedded default (no AWS account) and for users' own tests.
+ *
+ * File format (YAML or JSON):
+ *
+ * ```yaml
+ * parameters:
+ *   /acme/log-level: info                       # a String
+ *   /acme/shop:                                 # a mapping below a path: keys are path segments
+ *     feature-x: "true"
+ *   /acme/shop/dev/db/password:
+ *     value: s3cret
+ *     type: SecureString                        # String | StringList | SecureString
+ *     version: 3                                # optional, default 1
+ *     labels: [stable]                          # optional
+ * secrets:
+ *   prod/db: { username: app, password: pw }    # an object is stored as its JSON string
+ *   api-token: abc123
+ * ```
+ *
+ * Directory format: every regular file under `DIR/parameters/` is a parameter named by its
+ * path (`DIR/parameters/acme/shop/dev/db/url` is `/acme/shop/dev/db/url`; a `.secure` suffix
+ * makes it a SecureString); every file under `DIR/secrets/` is a secret named by its path.
+ *
+ * Local KMS: a `<<resolve:kms:…>>` ciphertext is base64 of `strata-local:` + the plaintext.
+ * It is NOT encryption; it exists so examples and tests run offline.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type {
+  Backend,
+  KmsBackend,
+  Outcome,
+  ParameterBackend,
+  ParameterQuery,
+  ParameterRecord,
+  ParameterType,
+  SecretBackend,
+  SecretQuery,
+  SecretRecord,
+} from '../backend.js';
+import { StrataError } from '../errors.js';
+import { Stats } from '../stats.js';
+
+export interface LocalParameter {
+  value: string;
+  type: ParameterType;
+  version: number;
+  labels: string[];
+}
+
+export interface LocalTree {
+  parameters: Map<string, LocalParameter>;
+  secrets: Map<string, string>;
+}
+
+const LOCAL_KMS_PREFIX = 'strata-local:';
+
+/** Base64 "ciphertext" for the local backend's kms references (not encryption). */
+export function localKmsCiphertext(plaintext: string): string {
+  return Buffer.from(LOCAL_KMS_PREFIX + plaintext, 'utf8').toString('base64');
+}
+
+function normPath(p: string): string {
+  const s = `/${p}`.replace(/\/+/g, '/').replace(/\/$/, '');
+  return s === '' ? '/' : s;
+}
+
+function scalar(v: unknown, where: string): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string' || typeof x === 'number')) return v.join(',');
+  throw new StrataError('INVALID_INPUT', `local tree: ${where} must be a string, number or boolean`, {
+    source: where,
+  });
+}
+
+/** Parses the file format above into a tree (pure). */
+export function parseLocalTree(doc: unknown, origin = 'local tree'): LocalTree {
+  const tree: LocalTree = { parameters: new Map(), secrets: new Map() };
+  if (doc === null || doc === undefined) return tree;
+  if (typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new StrataError(
+      'INVALID_INPUT',
+      `${origin}: expected a mapping with 'parameters' and/or 'secrets'`,
+    );
+  }
+  const { parameters, secrets, ...rest } = doc as Record<string, unknown>;
+  const unknownKeys = Object.keys(rest);
+  if (unknownKeys.length > 0) {
+    throw new StrataError(
+      'INVALID_INPUT',
+      `${origin}: unknown top-level key(s) ${unknownKeys.join(', ')} (expected parameters, secrets)`,
+    );
+  }
+  const addParam = (path: string, v: unknown) => {
+    const name = normPath(path);
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      const o = v as Record<string, unknown>;
+      if ('value' in o) {
+        const type = (o.type ?? 'String') as ParameterType;
+        if (!['String', 'StringList', 'SecureString'].includes(type)) {
+          throw new StrataError(
+            'INVALID_INPUT',
+            `${origin}: ${name}: type must be String, StringList or SecureString`,
+            { source: name },
+          );
+        }
+        tree.parameters.set(name, {
+          value: scalar(o.value, name),
+          type,
+          version: typeof o.version === 'number' ? o.version : 1,
+          labels: Array.isArray(o.labels) ? o.labels.map(String) : [],
+        });
+        return;
+      }
+      for (const [k, child] of Object.entries(o)) addParam(`${name}/${k}`, child);
+      return;
+    }
+    tree.parameters.set(name, {
+      value: scalar(v, name),
+      type: Array.isArray(v) ? 'StringList' : 'String',
+      version: 1,
+      labels: [],
+    });
+  };
+  if (parameters !== undefined) {
+    if (typeof parameters !== 'object' || parameters === null)
+      throw new StrataError('INVALID_INPUT', `${origin}: 'parameters' must be a mapping`);
+    for (const [k, v] of Object.entries(parameters)) addParam(k, v);
+  }
+  if (secrets !== undefined) {
+    if (typeof secrets !== 'object' || secrets === null)
+      throw new StrataError('INVALID_INPUT', `${origin}: 'secrets' must be a mapping`);
+    for (const [id, v] of Object.entries(secrets as Record<string, unknown>)) {
+      tree.secrets.set(
+        id,
+        v !== null && typeof v === 'object' ? JSON.stringify(v) : scalar(v, `secret ${id}`),
+      );
+    }
+  }
+  return tree;
+}
+
+function walk(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...walk(p));
+    else if (entry.isFile()) out.push(p);
+  }
+  return out;
+}
+
+/** Reads a YAML/JSON file or a directory (see the module comment). */
+export function readLocalTree(path: string): LocalTree {
+  let st: ReturnType<typeof statSync>;
+  try {
+    st = statSync(path);
+  } catch {
+    throw new StrataError('INVALID_INPUT', `local tree ${path} does not exist`, { source: path });
+  }
+  if (st.isFile()) {
+    let doc: unknown;
+    try {
+      doc = parseYaml(readFileSync(path, 'utf8'));
+    } catch (err) {
+      throw new StrataError(
+        'INVALID_INPUT',
+        `local tree ${path} is not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}`,
+        { source: path },
+      );
+    }
+    return parseLocalTree(doc, path);
+  }
+  const tree: LocalTree = { parameters: new Map(), secrets: new Map() };
+  const params = join(path, 'parameters');
+  const secrets = join(path, 'secrets');
+  try {
+    for (const f of walk(params)) {
+      let name = `/${relative(params, f).split(sep).join('/')}`;
+      const secure = name.endsWith('.secure');
+      if (secure) name = name.slice(0, -'.secure'.length);
+      tree.parameters.set(name, {
+        value: readFileSync(f, 'utf8').replace(/\n$/, ''),
+        type: secure ? 'SecureString' : 'String',
+        version: 1,
+        labels: [],
+      });
+    }
+  } catch {
+    /* no parameters dir */
+  }
+  try {
+    for (const f of walk(secrets)) {
+      tree.secrets.set(relative(secrets, f).split(sep).join('/'), readFileSync(f, 'utf8').replace(/\n$/, ''));
+    }
+  } catch {
+    /* no secrets dir */
+  }
+  return tree;
+}
+
+function notFound(what: string): Outcome<never> {
+  return { ok: false, error: new StrataError('NOT_FOUND', `${what} not found`, { source: what }) };
+}
+
+export class LocalBackend implements Backend {
+  readonly kind = 'local' as const;
+  readonly stats: Stats;
+  readonly ssm: ParameterBackend;
+  readonly secrets: SecretBackend;
+  readonly kms: KmsBackend;
+  private tree: LocalTree;
+
+  constructor(source: string | LocalTree, opts: { stats?: Stats; region?: string } = {}) {
+    this.stats = opts.stats ?? new Stats();
+    this.tree = typeof source === 'string' ? readLocalTree(source) : source;
+    const region = opts.region ?? 'local';
+    const tree = () => this.tree;
+    const stats = this.stats;
+    this.ssm = {
+      region,
+      async getParameters(queries: ParameterQuery[]) {
+        stats.call('local:GetParameters');
+        return queries.map((q) => {
+          const name = q.name.replace(/^arn:[^:]*:ssm:[^:]*:[^:]*:parameter(?=\/)/, '');
+          if (name.startsWith('/aws/reference/secretsmanager/')) {
+            const id = name.slice('/aws/reference/secretsmanager/'.length);
+            const s = tree().secrets.get(id);
+            return s === undefined
+              ? notFound(`parameter ${name}`)
+              : {
+                  ok: true as const,
+                  value: {
+                    name,
+                    value: s,
+                    type: 'SecureString' as const,
+                    version: 1,
+                    fromSecretsManager: true,
+                  },
+                };
+          }
+          const p = tree().parameters.get(name);
+          if (!p) return notFound(`parameter ${name}`);
+          if (q.version !== undefined && q.version !== p.version)
+            return notFound(`parameter ${name}:${q.version}`);
+          if (q.label !== undefined && !p.labels.includes(q.label))
+            return notFound(`parameter ${name}:${q.label}`);
+          return { ok: true as const, value: { name, value: p.value, type: p.type, version: p.version } };
+        });
+      },
+      async getParametersByPath(path: string, o: { recursive: boolean }) {
+        stats.call('local:GetParametersByPath');
+        const base = normPath(path);
+        const out: ParameterRecord[] = [];
+        for (const [name, p] of tree().parameters) {
+          if (!name.startsWith(`${base}/`)) continue;
+          const rest = name.slice(base.length + 1);
+          if (!o.recursive && rest.includes('/')) continue;
+          out.push({ name, value: p.value, type: p.type, version: p.version });
+        }
+        return out.sort((a, b) => a.name.localeCompare(b.name));
+      },
+    };
+    this.secrets = {
+      region,
+      async getSecrets(queries: SecretQuery[]): Promise<Outcome<SecretRecord>[]> {
+        stats.call('local:GetSecrets');
+        return queries.map((q) => {
+          const s = tree().secrets.get(q.secretId);
+          if (s === undefined) return notFound(`secret ${q.secretId}`);
+          if (q.versionStage && q.versionStage !== 'AWSCURRENT')
+            return notFound(`secret ${q.secretId} stage ${q.versionStage}`);
+          return {
+            ok: true as const,
+            value: {
+              id: q.secretId,
+              name: q.secretId,
+              arn: `arn:local:secretsmanager:${region}:000000000000:secret:${q.secretId}`,
+              versionId: 'local-1',
+              stages: ['AWSCURRENT'],
+              secretString: s,
+            },
+          };
+        });
+      },
+      async currentVersionId(id: string) {
+        return tree().secrets.has(id) ? 'local-1' : undefined;
+      },
+    };
+    this.kms = {
+      region,
+      async decrypt(ciphertext: Uint8Array) {
+        stats.call('local:Decrypt');
+        const text = Buffer.from(ciphertext).toString('utf8');
+        if (!text.startsWith(LOCAL_KMS_PREFIX)) {
+          throw new StrataError(
+            'DECRYPT_FAILED',
+            'local kms: ciphertext was not made by localKmsCiphertext()',
+          );
+        }
+        return new Uint8Array(Buffer.from(text.slice(LOCAL_KMS_PREFIX.length), 'utf8'));
+      },
+    };
+  }
+
+  /** Re-reads the source (a file or directory) — e.g. after it changed on disk. */
+  reload(source: string | LocalTree): void {
+    this.tree = typeof source === 'string' ? readLocalTree(source) : source;
+  }
+}

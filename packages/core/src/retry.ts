@@ -1,0 +1,59 @@
+/**
+ * Retries with p-retry: exponential backoff with full jitter (sleep = random(0, min(cap, base·2^n))),
+ * only for retryable errors (throttling, 5xx, timeouts, resets). Not found, access denied and
+ * validation errors fail at once.
+ */
+import pRetry from 'p-retry';
+import { StrataError } from './errors.js';
+import { type Runtime, systemRuntime } from './runtime.js';
+
+export interface RetryOptions {
+  /** Retries after the first attempt. Default 6. */
+  retries?: number;
+  /** Backoff base in ms. Default 50. */
+  baseMs?: number;
+  /** Backoff cap in ms. Default 5,000. */
+  capMs?: number;
+}
+
+export const DEFAULT_RETRY: Required<RetryOptions> = { retries: 6, baseMs: 50, capMs: 5000 };
+
+export function fullJitterDelay(attempt: number, opts: Required<RetryOptions>, random: () => number): number {
+  const ceiling = Math.min(opts.capMs, opts.baseMs * 2 ** (attempt - 1));
+  return Math.floor(random() * ceiling);
+}
+
+export async function withRetry<T>(
+  fn: (attempt: number) => Promise<T>,
+  opts: {
+    retry?: RetryOptions;
+    runtime?: Runtime;
+    toError: (err: unknown) => StrataError;
+    onRetry?: (err: StrataError, attempt: number) => void;
+  },
+): Promise<T> {
+  const retry = { ...DEFAULT_RETRY, ...opts.retry };
+  const rt = opts.runtime ?? systemRuntime;
+  return pRetry(
+    async (attempt) => {
+      try {
+        return await fn(attempt);
+      } catch (err) {
+        throw opts.toError(err);
+      }
+    },
+    {
+      retries: retry.retries,
+      // p-retry's own delay is off; the full-jitter sleep happens in shouldRetry (injectable clock).
+      minTimeout: 0,
+      maxTimeout: 0,
+      factor: 1,
+      shouldRetry: async ({ error, attemptNumber }) => {
+        if (!(error instanceof StrataError) || !error.retryable) return false;
+        opts.onRetry?.(error, attemptNumber);
+        await rt.sleep(fullJitterDelay(attemptNumber, retry, rt.random));
+        return true;
+      },
+    },
+  );
+}

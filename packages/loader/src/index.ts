@@ -1,1 +1,22 @@
-export {};
+export {
+  type EnvBlock,
+  envBlockToReferences,
+  parseBuildspecEnv,
+  parseEnvFile,
+  secretsManagerSpecToReference,
+} from './buildspec.js';
+export {
+  type ConfigChange,
+  type ConfigHandle,
+  type ConfigOptions,
+  type KeySource,
+  type LoadedConfig,
+  loadConfig,
+  loadConfigDetailed,
+  type WatchOptions,
+  watchConfig,
+} from './config.js';
+export { collectEnv, type EnvSources, resolveEnv } from './env.js';
+export { buildIamPolicy, type PolicyDocument, type PolicyInput } from './iam.js';
+export { normalizeKey, schemaKeys } from './keys.js';
+export { freezeMasked, MASK, maskedCopy } from './mask.js';

@@ -1,0 +1,124 @@
+/**
+ * CodeBuild-style environment references: the `env` block of a buildspec.yml
+ * (`parameter-store:` and `secrets-manager:` maps) or of a Strata file, turned into
+ * `<<resolve:…>>` references. Pure.
+ *
+ *   env:
+ *     variables:        { STAGE: prod }                       # literal values
+ *     parameter-store:  { DB_URL: /app/prod/db/url }          # SSM, SecureString decrypted
+ *     secrets-manager:  { DB_PASS: prod/db:password }         # secret-id:json-key:version-stage:version-id
+ */
+
+import { StrataError } from '@strata/core';
+import { parse as parseYaml } from 'yaml';
+
+export interface EnvBlock {
+  variables?: Record<string, string>;
+  'parameter-store'?: Record<string, string>;
+  'secrets-manager'?: Record<string, string>;
+}
+
+/** `secret-id:json-key:version-stage:version-id` (secret-id may be an ARN) → a reference. */
+export function secretsManagerSpecToReference(spec: string, variable: string): string {
+  let secretId: string;
+  let rest: string[];
+  if (spec.startsWith('arn:')) {
+    const parts = spec.split(':');
+    if (parts.length < 7) {
+      throw new StrataError(
+        'INVALID_INPUT',
+        `secrets-manager ${variable}: '${spec.slice(0, 120)}' is not a valid secret ARN`,
+        {
+          key: variable,
+        },
+      );
+    }
+    secretId = parts.slice(0, 7).join(':');
+    rest = parts.slice(7);
+  } else {
+    [secretId = '', ...rest] = spec.split(':');
+  }
+  if (!secretId)
+    throw new StrataError('INVALID_INPUT', `secrets-manager ${variable}: empty secret id`, { key: variable });
+  if (rest.length > 3) {
+    throw new StrataError(
+      'INVALID_INPUT',
+      `secrets-manager ${variable}: too many ':' segments (secret-id:json-key:version-stage:version-id)`,
+      {
+        key: variable,
+      },
+    );
+  }
+  const [jsonKey = '', stage = '', versionId = ''] = rest;
+  const segs = [secretId, 'SecretString', jsonKey, stage, versionId];
+  while (segs.length > 1 && segs[segs.length - 1] === '') segs.pop();
+  if (segs.length === 2) segs.pop();
+  return `<<resolve:secretsmanager:${segs.join(':')}>>`;
+}
+
+/** Variables → values or references, in CodeBuild's order (parameter-store and secrets-manager override variables). */
+export function envBlockToReferences(block: EnvBlock, origin = 'env'): Record<string, string> {
+  const out: Record<string, string> = {};
+  const check = (name: string, v: unknown, section: string) => {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      throw new StrataError(
+        'INVALID_INPUT',
+        `${origin}: ${section}.${name}: not a valid environment variable name`,
+        { key: name },
+      );
+    }
+    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
+      throw new StrataError('INVALID_INPUT', `${origin}: ${section}.${name}: must be a string`, {
+        key: name,
+      });
+    }
+  };
+  for (const [k, v] of Object.entries(block.variables ?? {})) {
+    check(k, v, 'variables');
+    out[k] = String(v);
+  }
+  for (const [k, v] of Object.entries(block['parameter-store'] ?? {})) {
+    check(k, v, 'parameter-store');
+    out[k] = `<<resolve:ssm:${String(v)}>>`;
+  }
+  for (const [k, v] of Object.entries(block['secrets-manager'] ?? {})) {
+    check(k, v, 'secrets-manager');
+    out[k] = secretsManagerSpecToReference(String(v), k);
+  }
+  return out;
+}
+
+/** Reads the `env` block from buildspec.yml text (or a Strata file with a top-level `env`). */
+export function parseBuildspecEnv(text: string, origin = 'buildspec.yml'): Record<string, string> {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new StrataError(
+      'INVALID_INPUT',
+      `${origin} is not valid YAML: ${(err as Error).message.split('\n')[0]}`,
+      { source: origin },
+    );
+  }
+  const env = (doc as { env?: unknown } | null)?.env;
+  if (env === undefined) return {};
+  if (env === null || typeof env !== 'object')
+    throw new StrataError('INVALID_INPUT', `${origin}: 'env' must be a mapping`, { source: origin });
+  return envBlockToReferences(env as EnvBlock, origin);
+}
+
+/** Parses a dotenv-style file (KEY=value, # comments, optional quotes). */
+export function parseEnvFile(text: string, origin = '.env'): Record<string, string> {
+  const out: Record<string, string> = {};
+  text.split(/\r?\n/).forEach((line, i) => {
+    const t = line.trim();
+    if (!t || t.startsWith('#')) return;
+    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(t);
+    if (!m)
+      throw new StrataError('INVALID_INPUT', `${origin}:${i + 1}: expected KEY=value`, { source: origin });
+    let v = m[2]!;
+    if ((v.startsWith('"') && v.endsWith('"')) || (v.startsWith("'") && v.endsWith("'"))) v = v.slice(1, -1);
+    out[m[1]!] = v;
+  });
+  return out;
+}

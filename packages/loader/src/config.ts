@@ -1,0 +1,274 @@
+/**
+ * Typed configuration for Node apps: a zod schema + a hierarchy + optional references and
+ * environment, resolved by @strata/core into a deeply frozen, secret-masked object whose type
+ * is inferred from the schema.
+ */
+import {
+  createResolver,
+  type HierarchyEntry,
+  type HierarchyInput,
+  type Issue,
+  isStrataError,
+  loadFailed,
+  type Resolved,
+  Resolver,
+  type ResolverOptions,
+  StrataError,
+} from '@strata/core';
+import type { z } from 'zod';
+import { normalizeKey, placeKeys, schemaKeys } from './keys.js';
+import { freezeMasked } from './mask.js';
+
+export interface ConfigOptions<S extends z.ZodType> {
+  /** The zod schema; its inferred type is the config's type. */
+  schema: S;
+  /** Where keys come from: a template with variables or explicit levels. Optional when only references are used. */
+  hierarchy?: HierarchyInput;
+  /** Extra keys from references: `{ 'db.password': '<<resolve:secretsmanager:prod/db:SecretString:password>>' }`. Override the hierarchy. */
+  references?: Record<string, string>;
+  /** Keys from environment variables: `{ port: 'PORT' }`. Override everything else; may contain references. */
+  env?: Record<string, string>;
+  /** The environment to read `env` from. Default process.env. */
+  environment?: Record<string, string | undefined>;
+  /**
+   * Fetch the schema's keys directly (GetParameters) instead of listing the hierarchy by path.
+   * Default true when the schema is an object with known keys and has no catch-all.
+   */
+  fetchSchemaKeys?: boolean;
+  /** A resolver to share (recommended in servers), or options for a new one. */
+  resolver?: Resolver | ResolverOptions;
+}
+
+/** Where one config key came from (for `explain`). Never holds the value. */
+export interface KeySource {
+  key: string;
+  secret: boolean;
+  from: 'hierarchy' | 'reference' | 'env';
+  /** Parameter name, secret id, env variable. */
+  source: string;
+  entry?: HierarchyEntry;
+  reference?: string;
+  version?: string;
+}
+
+export interface LoadedConfig<T> {
+  config: T;
+  sources: Map<string, KeySource>;
+  /** Dotted paths of secret leaves. */
+  secretPaths: Set<string>;
+}
+
+function resolverOf(r: Resolver | ResolverOptions | undefined): Resolver {
+  return r instanceof Resolver ? r : createResolver(r ?? {});
+}
+
+function issueOf(err: unknown, key: string, source?: string): Issue[] {
+  if (isStrataError(err)) {
+    return err.issues.map((i) => ({
+      ...i,
+      key: i.key ?? key,
+      ...(i.source || source ? { source: i.source ?? source } : {}),
+    }));
+  }
+  return [
+    { code: 'AWS_ERROR', key, message: err instanceof Error ? err.message.slice(0, 200) : 'unknown error' },
+  ];
+}
+
+/** Loads once. Throws one StrataError (LOAD_FAILED) listing every missing or invalid key. */
+export async function loadConfigDetailed<S extends z.ZodType>(
+  opts: ConfigOptions<S>,
+): Promise<LoadedConfig<z.infer<S>>> {
+  const resolver = resolverOf(opts.resolver);
+  const keys = schemaKeys(opts.schema);
+  const values = new Map<string, unknown>();
+  const sources = new Map<string, KeySource>();
+  const issues: Issue[] = [];
+
+  if (opts.hierarchy) {
+    const fetchKeys = (opts.fetchSchemaKeys ?? keys.length > 0) && keys.length > 0;
+    try {
+      const h = await resolver.loadHierarchy(
+        opts.hierarchy,
+        fetchKeys ? { keys: keys.flatMap(keyVariants) } : {},
+      );
+      for (const e of h.entries.values()) {
+        values.set(e.key, e.value);
+        sources.set(e.key, {
+          key: e.key,
+          secret: e.secret,
+          from: 'hierarchy',
+          source: e.origin.parameter,
+          entry: e,
+          version: String(e.origin.version),
+        });
+      }
+    } catch (err) {
+      issues.push(...issueOf(err, '(hierarchy)'));
+    }
+  }
+
+  const refs = { ...opts.references };
+  const environment = opts.environment ?? process.env;
+  for (const [key, variable] of Object.entries(opts.env ?? {})) {
+    const v = environment[variable];
+    if (v !== undefined) refs[key] = v;
+  }
+  const refEntries = Object.entries(refs);
+  const settled = await Promise.allSettled(refEntries.map(([, v]) => resolver.resolveTemplate(v)));
+  settled.forEach((s, i) => {
+    const [key, input] = refEntries[i]!;
+    const fromEnv = opts.env && Object.hasOwn(opts.env, key) && environment[opts.env[key]!] === input;
+    if (s.status === 'rejected') {
+      issues.push(...issueOf(s.reason, key, fromEnv ? opts.env![key] : undefined));
+      return;
+    }
+    const r: Resolved = s.value;
+    // drop a hierarchy key spelled differently (log-level vs logLevel) that this overrides
+    for (const k of [...values.keys()]) if (normalizeKey(k) === normalizeKey(key)) values.delete(k);
+    values.set(key, r.value);
+    const first = r.sources[0];
+    sources.set(key, {
+      key,
+      secret: r.secret,
+      from: fromEnv ? 'env' : 'reference',
+      source: fromEnv ? opts.env![key]! : (first?.id ?? 'literal'),
+      ...(first?.reference ? { reference: first.reference } : {}),
+      ...(first?.version ? { version: first.version } : {}),
+    });
+  });
+  if (issues.length > 0) throw loadFailed(issues);
+
+  const { tree, pathOf } = placeKeys(values, keys);
+  const parsed = await opts.schema.safeParseAsync(tree);
+  if (!parsed.success) {
+    const byPath = new Map([...pathOf].map(([src, target]) => [target, src]));
+    for (const zi of parsed.error.issues) {
+      const path = zi.path.map(String).join('.');
+      const srcKey = byPath.get(path);
+      const src = srcKey ? sources.get(srcKey) : undefined;
+      const missing = srcKey === undefined && zi.code === 'invalid_type';
+      issues.push({
+        code: missing ? 'NOT_FOUND' : 'VALIDATION',
+        key: path || '(root)',
+        ...(src
+          ? { source: src.source }
+          : opts.hierarchy && missing
+            ? { source: 'not found at any level' }
+            : {}),
+        message: missing ? `missing (${zi.message})` : zi.message,
+      });
+    }
+    throw loadFailed(issues);
+  }
+  const secretPaths = new Set<string>();
+  for (const [srcKey, s] of sources) if (s.secret) secretPaths.add(pathOf.get(srcKey) ?? srcKey);
+  const remapped = new Map<string, KeySource>();
+  for (const [srcKey, s] of sources) remapped.set(pathOf.get(srcKey) ?? srcKey, s);
+  return { config: freezeMasked(parsed.data, secretPaths), sources: remapped, secretPaths };
+}
+
+/** Hierarchy spellings to try for a schema key: as written, and kebab-case (`logLevel` → `log-level`). */
+function keyVariants(key: string): string[] {
+  const kebab = key
+    .split('.')
+    .map((s) => s.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase())
+    .join('.');
+  return kebab === key ? [key] : [key, kebab];
+}
+
+/** Loads typed config once; the result is deeply frozen and masks secrets when logged. */
+export async function loadConfig<S extends z.ZodType>(opts: ConfigOptions<S>): Promise<z.infer<S>> {
+  return (await loadConfigDetailed(opts)).config;
+}
+
+export interface ConfigChange<T> {
+  config: T;
+  previous: T;
+  /** Dotted keys whose value changed (added, removed or different). Never values. */
+  changed: string[];
+}
+
+export interface WatchOptions<S extends z.ZodType> extends ConfigOptions<S> {
+  /** Refresh every this many ms (0 or absent: only on `refresh()`). */
+  intervalMs?: number;
+  /** A refresh failed or the new config was invalid: the old config stays. */
+  onError?: (err: StrataError) => void;
+}
+
+export interface ConfigHandle<T> {
+  /** The current config. */
+  readonly current: T;
+  readonly sources: Map<string, KeySource>;
+  /** Re-reads now (bypassing the cache). Resolves to the change, or undefined if nothing changed. Rejects if invalid (the old config stays). */
+  refresh(): Promise<ConfigChange<T> | undefined>;
+  subscribe(fn: (change: ConfigChange<T>) => void): () => void;
+  close(): void;
+}
+
+function flattenLeaves(v: unknown, prefix = '', out = new Map<string, string>()): Map<string, string> {
+  if (v !== null && typeof v === 'object') {
+    for (const [k, c] of Object.entries(v)) flattenLeaves(c, prefix ? `${prefix}.${k}` : k, out);
+  } else out.set(prefix, JSON.stringify(v));
+  return out;
+}
+
+/** Loads and keeps config fresh: validated before it replaces the old one; failures keep the old one. */
+export async function watchConfig<S extends z.ZodType>(
+  opts: WatchOptions<S>,
+): Promise<ConfigHandle<z.infer<S>>> {
+  const resolver = resolverOf(opts.resolver);
+  const base = { ...opts, resolver };
+  let loaded = await loadConfigDetailed(base);
+  const subs = new Set<(c: ConfigChange<z.infer<S>>) => void>();
+  let timer: NodeJS.Timeout | undefined;
+  let inFlight: Promise<ConfigChange<z.infer<S>> | undefined> | undefined;
+
+  const refresh = (): Promise<ConfigChange<z.infer<S>> | undefined> => {
+    inFlight ??= (async () => {
+      try {
+        resolver.clear();
+        const next = await loadConfigDetailed(base);
+        const a = flattenLeaves(loaded.config);
+        const b = flattenLeaves(next.config);
+        const changed = [...new Set([...a.keys(), ...b.keys()])].filter((k) => a.get(k) !== b.get(k)).sort();
+        if (changed.length === 0) return undefined;
+        const change = { config: next.config, previous: loaded.config, changed };
+        loaded = next;
+        for (const fn of subs) fn(change);
+        return change;
+      } finally {
+        inFlight = undefined;
+      }
+    })();
+    return inFlight;
+  };
+
+  if (opts.intervalMs && opts.intervalMs > 0) {
+    timer = setInterval(() => {
+      refresh().catch((err: unknown) =>
+        opts.onError?.(
+          isStrataError(err) ? err : new StrataError('AWS_ERROR', 'refresh failed', { cause: err }),
+        ),
+      );
+    }, opts.intervalMs);
+    timer.unref();
+  }
+  return {
+    get current() {
+      return loaded.config;
+    },
+    get sources() {
+      return loaded.sources;
+    },
+    refresh,
+    subscribe(fn) {
+      subs.add(fn);
+      return () => subs.delete(fn);
+    },
+    close() {
+      if (timer) clearInterval(timer);
+      subs.clear();
+    },
+  };
+}

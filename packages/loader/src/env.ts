@@ -1,0 +1,51 @@
+/** Resolves environment references: values containing `<<resolve:…>>`, buildspec env blocks, env files. */
+import { readFileSync } from 'node:fs';
+import { hasReference, type Resolver, StrataError } from '@strata/core';
+import { parseBuildspecEnv, parseEnvFile } from './buildspec.js';
+
+export interface EnvSources {
+  /** Base environment (default process.env); its values with references are resolved too. */
+  base?: Record<string, string | undefined>;
+  /** buildspec.yml (or a Strata file with an `env` block). */
+  buildspec?: string;
+  /** dotenv-style file; values may contain references. */
+  envFile?: string;
+}
+
+function readText(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    throw new StrataError('INVALID_INPUT', `${what} ${path} not found or not readable`, { source: path });
+  }
+}
+
+/** The unresolved environment: base < env file < buildspec (later wins). */
+export function collectEnv(src: EnvSources): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(src.base ?? process.env)) if (v !== undefined) out[k] = v;
+  if (src.envFile) Object.assign(out, parseEnvFile(readText(src.envFile, 'env file'), src.envFile));
+  if (src.buildspec)
+    Object.assign(out, parseBuildspecEnv(readText(src.buildspec, 'buildspec'), src.buildspec));
+  return out;
+}
+
+/**
+ * Resolves every value that contains a reference. All-or-nothing: on any failure one error
+ * lists every failing variable, and nothing is returned (no partial environment).
+ */
+export async function resolveEnv(
+  env: Record<string, string>,
+  resolver: Resolver,
+): Promise<{ env: Record<string, string>; resolved: string[]; secret: string[] }> {
+  const withRefs = Object.fromEntries(Object.entries(env).filter(([, v]) => hasReference(v)));
+  const out = { ...env };
+  if (Object.keys(withRefs).length === 0) return { env: out, resolved: [], secret: [] };
+  const resolved = await resolver.resolveMap(withRefs);
+  const secret: string[] = [];
+  for (const [k, r] of Object.entries(resolved)) {
+    out[k] = r.value;
+    if (r.secret) secret.push(k);
+  }
+  return { env: out, resolved: Object.keys(resolved).sort(), secret: secret.sort() };
+}

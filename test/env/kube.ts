@@ -168,6 +168,10 @@ export async function startKube(opts: {
       `--authentication-kubeconfig=${kcmKubeconfig}`,
       `--authorization-kubeconfig=${kcmKubeconfig}`,
       '--controllers=garbagecollector,namespace,serviceaccount',
+      // as in real clusters: each controller runs as its own ServiceAccount with its bootstrap
+      // ClusterRole (the garbage collector may read and delete any resource, CRDs included)
+      '--use-service-account-credentials=true',
+      `--root-ca-file=${join(dir, 'pki', 'apiserver.crt')}`,
       '--leader-elect=false',
       '--bind-address=127.0.0.1',
       `--secure-port=${kcmPort}`,
@@ -206,5 +210,34 @@ export async function restartApiserver(cluster: KubeCluster): Promise<void> {
     'kube-apiserver /readyz after restart',
     async () => (await kubeGet(cluster.server, '/readyz', cluster.adminToken)).status === 200,
     { timeoutMs: 120_000, proc: cluster.procs.apiserver },
+  );
+}
+
+/**
+ * Restarts kube-apiserver from a test worker, given the environment's state file
+ * (STRATA_TEST_ENV_STATE): same port, same etcd, same keys. Updates the pid in the file.
+ */
+export async function restartApiserverFromState(
+  stateFile = process.env.STRATA_TEST_ENV_STATE,
+): Promise<void> {
+  if (!stateFile) throw new Error('STRATA_TEST_ENV_STATE is not set');
+  const state = JSON.parse(readFileSync(stateFile, 'utf8')) as {
+    workDir: string;
+    pids: Record<string, number>;
+    kube: { server: string; adminToken: string; apiserverArgs: string[] };
+  };
+  await stopProcess(state.pids.apiserver!);
+  const proc = spawnServer({
+    name: 'kube-apiserver',
+    command: k8sBin('kube-apiserver'),
+    args: state.kube.apiserverArgs,
+    logFile: join(state.workDir, 'kube-apiserver.log'),
+  });
+  state.pids.apiserver = proc.pid;
+  writeFileSync(stateFile, JSON.stringify(state, null, 2), { mode: 0o600 });
+  await waitFor(
+    'kube-apiserver /readyz after restart',
+    async () => (await kubeGet(state.kube.server, '/readyz', state.kube.adminToken)).status === 200,
+    { timeoutMs: 120_000, proc },
   );
 }

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -51,18 +51,17 @@ export function spawnServer(opts: {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
 }): Spawned {
-  const out = createWriteStream(opts.logFile, { flags: 'a' });
+  // The log file is the child's own stdout/stderr (not a pipe through us), so the server keeps
+  // running and logging after the process that started it exits (`npm run env:up`).
+  const fd = openSync(opts.logFile, 'a');
   const child = spawn(opts.command, opts.args, {
     cwd: opts.cwd,
     env: { ...process.env, ...opts.env },
     detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', fd, fd],
   });
-  child.stdout?.pipe(out);
-  child.stderr?.pipe(out);
+  closeSync(fd);
   child.unref();
-  (child.stdout as { unref?: () => void } | null)?.unref?.();
-  (child.stderr as { unref?: () => void } | null)?.unref?.();
   if (child.pid === undefined) throw new Error(`could not start ${opts.name} (${opts.command})`);
   return { pid: child.pid, name: opts.name, logFile: opts.logFile, child };
 }

@@ -1,0 +1,435 @@
+/**
+ * The Strata operator: informers → work queue → level-triggered, idempotent reconcile.
+ * One shared resolver for every resource, so AWS calls scale with distinct sources.
+ */
+import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+import { makeInformer } from '@kubernetes/client-node';
+import { formatIssues, isStrataError, type Resolver } from '@strata/core';
+import type { Logger } from 'pino';
+import { decideWrite, desiredSecret } from './desired.js';
+import { type KubeClient, KubeError, kubeClient, paths } from './kube.js';
+import type { Metrics } from './metrics.js';
+import { deniedSources, grantsFor } from './policy.js';
+import { type QueueResult, WorkQueue } from './queue.js';
+import { DependencyIndex, resolveSources } from './sources.js';
+import { nextStatus, parseDuration, type ReadyReason, statusChanged } from './status.js';
+import {
+  API_VERSION,
+  FIELD_MANAGER,
+  HASH_ANNOTATION,
+  type SecretSync,
+  type SecretSyncStatus,
+  type SourcePolicy,
+  SYNC_LABEL,
+} from './types.js';
+
+export interface ControllerOptions {
+  kubeConfig: KubeConfig;
+  resolver: Resolver;
+  logger: Logger;
+  metrics: Metrics;
+  /** Reconciles at once. Default 16. */
+  concurrency?: number;
+  /** Refresh interval when a spec gives none. Default 1h. */
+  defaultRefreshMs?: number;
+  /** ± jitter on periodic refresh, as a fraction. Default 0.1. */
+  jitter?: number;
+  /** Delay before an informer restarts after an error. Default 1s (doubling to 30s). */
+  informerRestartMs?: number;
+  /** Watch only these namespaces (namespaced RBAC mode). Default: all namespaces. */
+  namespaces?: string[];
+}
+
+type Informer<T extends KubernetesObject> = ReturnType<typeof makeInformer<T>>;
+
+interface SecretLike extends KubernetesObject {
+  data?: Record<string, string>;
+  type?: string;
+}
+
+const keyOf = (ns: string, name: string) => `${ns}/${name}`;
+
+export class Controller {
+  readonly queue: WorkQueue;
+  readonly deps = new DependencyIndex();
+  private readonly kube: KubeClient;
+  private syncInformers: Array<Informer<SecretSync & KubernetesObject>> = [];
+  private policies!: Informer<SourcePolicy & KubernetesObject>;
+  private secretInformers: Array<Informer<SecretLike>> = [];
+  private readonly syncs = {
+    list: (): SecretSync[] => this.syncInformers.flatMap((i) => i.list() as SecretSync[]),
+  };
+  private generations = new Map<string, number>();
+  private eventTimes = new Map<string, number>();
+  private synced: Record<string, boolean> = {};
+  private running = false;
+
+  constructor(private readonly o: ControllerOptions) {
+    this.kube = kubeClient(o.kubeConfig);
+    this.queue = new WorkQueue({
+      concurrency: o.concurrency ?? 16,
+      handler: (key) => this.reconcile(key),
+      onError: (key, err, n) =>
+        o.logger.warn({ key, failures: n, error: errMessage(err) }, 'reconcile failed; backing off'),
+    });
+  }
+
+  get ready(): boolean {
+    const v = Object.values(this.synced);
+    return v.length > 0 && v.every(Boolean);
+  }
+
+  private list<T>(path: string, labelSelector?: string) {
+    return async (): Promise<KubernetesListObject<T & KubernetesObject>> => {
+      const q = labelSelector ? `?labelSelector=${encodeURIComponent(labelSelector)}` : '';
+      const out = await this.kube.request<KubernetesListObject<T & KubernetesObject>>('GET', `${path}${q}`);
+      return out;
+    };
+  }
+
+  /** An informer that restarts itself after errors (client-node's relists on 410 only). */
+  private informer<T extends KubernetesObject>(
+    name: string,
+    path: string,
+    labelSelector?: string,
+  ): Informer<T> {
+    this.synced[name] = false;
+    const inf = makeInformer<T>(this.o.kubeConfig, path, this.list<T>(path, labelSelector), labelSelector);
+    let delay = this.o.informerRestartMs ?? 1000;
+    inf.on('connect', () => {
+      this.synced[name] = true;
+      delay = this.o.informerRestartMs ?? 1000;
+    });
+    inf.on('error', (err: unknown) => {
+      this.o.logger.warn(
+        { informer: name, error: errMessage(err), retryInMs: delay },
+        'informer error; restarting',
+      );
+      if (!this.running) return;
+      const t = setTimeout(() => {
+        if (this.running) inf.start().catch(() => {});
+      }, delay);
+      t.unref();
+      delay = Math.min(delay * 2, 30_000);
+    });
+    return inf;
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+    const scopes = this.o.namespaces && this.o.namespaces.length > 0 ? this.o.namespaces : [undefined];
+    for (const ns of scopes) {
+      const nsPath = ns ? `/namespaces/${ns}` : '';
+      this.syncInformers.push(
+        this.informer<SecretSync & KubernetesObject>(
+          `secretsyncs${ns ? `:${ns}` : ''}`,
+          `/apis/${API_VERSION}${nsPath}/secretsyncs`,
+        ),
+      );
+      this.secretInformers.push(
+        this.informer<SecretLike>(`secrets${ns ? `:${ns}` : ''}`, `/api/v1${nsPath}/secrets`, SYNC_LABEL),
+      );
+    }
+    this.policies = this.informer<SourcePolicy & KubernetesObject>(
+      'sourcepolicies',
+      `/apis/${API_VERSION}/sourcepolicies`,
+    );
+    const onSync = (s: SecretSync) => {
+      const key = keyOf(s.metadata.namespace!, s.metadata.name);
+      const gen = s.metadata.generation ?? 0;
+      if (this.generations.get(key) === gen) return; // status-only update
+      this.generations.set(key, gen);
+      this.deps.set(key, s.spec);
+      this.queue.add(key);
+    };
+    const onSyncDelete = (s: SecretSync) => {
+      const key = keyOf(s.metadata.namespace!, s.metadata.name);
+      this.generations.delete(key);
+      this.deps.delete(key);
+    };
+    for (const inf of this.syncInformers) {
+      inf.on('add', onSync);
+      inf.on('update', onSync);
+      inf.on('delete', onSyncDelete);
+    }
+    const requeueAll = () => {
+      for (const s of this.syncs.list()) this.queue.add(keyOf(s.metadata.namespace!, s.metadata.name));
+    };
+    this.policies.on('add', requeueAll);
+    this.policies.on('update', requeueAll);
+    this.policies.on('delete', requeueAll);
+    const onSecret = (sec: SecretLike) => {
+      const owner = sec.metadata?.labels?.[SYNC_LABEL];
+      if (owner && sec.metadata?.namespace) this.queue.add(keyOf(sec.metadata.namespace, owner));
+    };
+    for (const inf of this.secretInformers) {
+      inf.on('update', onSecret);
+      inf.on('delete', onSecret);
+    }
+    await Promise.all([...this.syncInformers, this.policies, ...this.secretInformers].map((i) => i.start()));
+  }
+
+  /** Start processing the queue (only the leader does). */
+  startWorkers(): void {
+    this.queue.start();
+    // level-triggered: everything known gets a reconcile when we start leading
+    for (const s of this.syncs.list()) this.queue.add(keyOf(s.metadata.namespace!, s.metadata.name));
+  }
+
+  async stopWorkers(): Promise<void> {
+    await this.queue.stop();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.queue.stop();
+    await Promise.all(
+      [...this.syncInformers, this.policies, ...this.secretInformers].map((i) => i?.stop().catch(() => {})),
+    );
+  }
+
+  /** A rotation event: invalidate the source and requeue only its dependents. */
+  onSourceChanged(
+    change: { kind: 'ssm'; name: string } | { kind: 'secret'; id: string },
+    receivedAt = Date.now(),
+  ): string[] {
+    const keys = change.kind === 'ssm' ? this.deps.forParameter(change.name) : this.deps.forSecret(change.id);
+    this.o.resolver.invalidate(change.kind === 'ssm' ? change.name : change.id);
+    for (const k of keys) {
+      if (!this.eventTimes.has(k)) this.eventTimes.set(k, receivedAt);
+      this.queue.add(k);
+    }
+    return keys;
+  }
+
+  private refreshDelay(s: SecretSync): number {
+    const base = parseDuration(s.spec.refreshInterval, this.o.defaultRefreshMs ?? 3_600_000);
+    const j = this.o.jitter ?? 0.1;
+    return Math.max(1000, Math.round(base * (1 - j + Math.random() * 2 * j)));
+  }
+
+  private async event(
+    s: SecretSync,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+  ): Promise<void> {
+    const now = new Date().toISOString();
+    try {
+      await this.kube.request('POST', paths.events(s.metadata.namespace!), {
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: {
+          name: `${s.metadata.name}.${Date.now().toString(16)}${Math.floor(Math.random() * 4096).toString(16)}`,
+          namespace: s.metadata.namespace,
+        },
+        involvedObject: {
+          apiVersion: API_VERSION,
+          kind: 'SecretSync',
+          name: s.metadata.name,
+          namespace: s.metadata.namespace,
+          uid: s.metadata.uid,
+        },
+        reason,
+        message: message.slice(0, 1024),
+        type,
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
+        source: { component: FIELD_MANAGER },
+        reportingComponent: FIELD_MANAGER,
+      });
+    } catch (err) {
+      this.o.logger.warn({ error: errMessage(err) }, 'could not record event');
+    }
+  }
+
+  private async setStatus(s: SecretSync, status: SecretSyncStatus): Promise<void> {
+    if (!statusChanged(s.status, status)) return;
+    await this.kube.mergePatch(paths.secretSyncStatus(s.metadata.namespace!, s.metadata.name), { status });
+  }
+
+  private async fail(
+    s: SecretSync,
+    reason: ReadyReason,
+    message: string,
+    eventReason = reason,
+  ): Promise<void> {
+    const prev = s.status?.conditions?.find((c) => c.type === 'Ready');
+    const status = nextStatus(s.status, {
+      ready: false,
+      reason,
+      message,
+      generation: s.metadata.generation,
+      now: new Date(),
+    });
+    if (
+      !(
+        prev?.status === 'False' &&
+        prev.reason === reason &&
+        prev.message === status.conditions!.at(-1)!.message
+      )
+    ) {
+      await this.event(s, 'Warning', eventReason, message);
+    }
+    await this.setStatus(s, status);
+    this.o.metrics.reconcileErrors.inc({ reason });
+  }
+
+  /** Level-triggered, idempotent: desired Secret = f(spec, resolved values). */
+  async reconcile(key: string): Promise<QueueResult | undefined> {
+    const end = this.o.metrics.reconcileDuration.startTimer();
+    try {
+      return await this.reconcileInner(key);
+    } finally {
+      end();
+      this.o.metrics.queueDepth.set(this.queue.depth);
+      const st = this.o.resolver.statsSnapshot();
+      for (const [op, n] of Object.entries(st.calls)) this.o.metrics.awsCalls.set({ operation: op }, n);
+      this.o.metrics.cacheHits.set(st.cache.hits);
+      this.o.metrics.cacheMisses.set(st.cache.misses);
+    }
+  }
+
+  private async reconcileInner(key: string): Promise<QueueResult | undefined> {
+    const [ns, name] = key.split('/') as [string, string];
+    const s = await this.kube.get<SecretSync>(paths.secretSync(ns, name));
+    if (!s || s.metadata.deletionTimestamp) {
+      this.deps.delete(key);
+      this.o.metrics.reconciles.inc({ result: 'gone' });
+      return undefined;
+    }
+    this.deps.set(key, s.spec);
+    const log = this.o.logger.child({ secretsync: key });
+
+    // 1. policy: default deny, and no AWS call for a namespace without a grant
+    const nsObj = await this.kube.get<{ metadata: { labels?: Record<string, string> } }>(paths.namespace(ns));
+    const grants = grantsFor(ns, nsObj?.metadata.labels ?? {}, this.policies.list() as SourcePolicy[]);
+    let denied: string[];
+    try {
+      denied = deniedSources(s.spec, grants);
+    } catch (err) {
+      await this.fail(s, 'InvalidSpec', errMessage(err));
+      this.o.metrics.reconciles.inc({ result: 'invalid' });
+      return undefined;
+    }
+    if (denied.length > 0) {
+      await this.fail(s, 'AccessDenied', `no SourcePolicy grants namespace ${ns}: ${denied.join(', ')}`);
+      this.o.metrics.reconciles.inc({ result: 'denied' });
+      return undefined; // a SourcePolicy change requeues everything
+    }
+
+    // 2. resolve through the shared resolver
+    let resolved: Awaited<ReturnType<typeof resolveSources>>;
+    try {
+      resolved = await resolveSources(s.spec, this.o.resolver);
+    } catch (err) {
+      const notFound = isStrataError(err) && err.issues.every((i) => i.code === 'NOT_FOUND');
+      const msg = isStrataError(err)
+        ? `${err.issues.length} source problem(s):\n${formatIssues(err.issues)}`
+        : errMessage(err);
+      await this.fail(s, notFound ? 'SourceNotFound' : 'SourceError', msg);
+      this.o.metrics.reconciles.inc({ result: 'source_error' });
+      throw err; // back off and retry
+    }
+
+    // never write an older SSM version than the one recorded (out-of-order events, lagging reads)
+    const recorded = new Map((s.status?.sourceVersions ?? []).map((v) => [v.source, v.version]));
+    const older = resolved.versions.find(
+      (v) =>
+        v.source.startsWith('ssm:') &&
+        recorded.has(v.source) &&
+        Number(v.version) < Number(recorded.get(v.source)),
+    );
+    if (older) {
+      log.info({ source: older.source }, 'read an older version than already synced; retrying shortly');
+      this.o.resolver.invalidate(older.source.slice(4));
+      return { requeueAfterMs: 2000 };
+    }
+
+    // 3. write the Secret when its content differs
+    const desired = desiredSecret(s, resolved.data);
+    const existing = await this.kube.get<SecretLike>(paths.secret(ns, s.spec.target.name));
+    const decision = decideWrite(s, desired, existing as Parameters<typeof decideWrite>[2]);
+    if (decision.action === 'conflict') {
+      await this.fail(s, 'Conflict', decision.reason);
+      this.o.metrics.reconciles.inc({ result: 'conflict' });
+      return undefined;
+    }
+    if (decision.action !== 'none') {
+      try {
+        await this.kube.apply(paths.secret(ns, s.spec.target.name), desired.secret, {
+          fieldManager: FIELD_MANAGER,
+          force: true,
+        });
+      } catch (err) {
+        await this.fail(s, 'WriteFailed', `could not write Secret ${s.spec.target.name}: ${errMessage(err)}`);
+        throw err;
+      }
+      this.o.metrics.secretWrites.inc({ action: decision.action });
+      log.info(
+        { secret: s.spec.target.name, action: decision.action, keys: Object.keys(resolved.data).length },
+        'secret written',
+      );
+      await this.event(
+        s,
+        'Normal',
+        decision.action === 'repair' ? 'DriftRepaired' : 'Synced',
+        `${decision.action === 'create' ? 'created' : 'updated'} Secret ${s.spec.target.name} with ${Object.keys(resolved.data).length} keys (${decision.reason})`,
+      );
+      const t = this.eventTimes.get(key);
+      if (t !== undefined) this.o.metrics.eventLag.observe((Date.now() - t) / 1000);
+    }
+    this.eventTimes.delete(key);
+
+    // 4. roll workloads whose pod template does not carry this content hash yet
+    const rolloutProblems: string[] = [];
+    for (const w of s.spec.rollout ?? []) {
+      const path = paths.workload(ns, w.kind, w.name);
+      try {
+        const obj = await this.kube.get<{
+          spec?: { template?: { metadata?: { annotations?: Record<string, string> } } };
+        }>(path);
+        if (!obj) {
+          rolloutProblems.push(`${w.kind} ${w.name} not found`);
+          continue;
+        }
+        if (obj.spec?.template?.metadata?.annotations?.[HASH_ANNOTATION] === desired.hash) continue;
+        await this.kube.mergePatch(path, {
+          spec: { template: { metadata: { annotations: { [HASH_ANNOTATION]: desired.hash } } } },
+        });
+        await this.event(s, 'Normal', 'RolloutTriggered', `rolled ${w.kind} ${w.name} for the new content`);
+      } catch (err) {
+        rolloutProblems.push(`${w.kind} ${w.name}: ${errMessage(err)}`);
+      }
+    }
+
+    // 5. status
+    const ok = rolloutProblems.length === 0;
+    const status = nextStatus(s.status, {
+      ready: ok,
+      reason: ok ? 'Synced' : 'RolloutFailed',
+      message: ok
+        ? `Secret ${s.spec.target.name} in sync (${Object.keys(resolved.data).length} keys)`
+        : rolloutProblems.join('; '),
+      generation: s.metadata.generation,
+      now: new Date(),
+      contentHash: desired.hash,
+      sourceVersions: resolved.versions,
+      syncedKeys: Object.keys(resolved.data).length,
+      synced: decision.action !== 'none' || s.status?.contentHash !== desired.hash || !s.status?.lastSyncTime,
+    });
+    if (!ok) await this.event(s, 'Warning', 'RolloutFailed', rolloutProblems.join('; '));
+    await this.setStatus(s, status);
+    this.o.metrics.lastSuccess.set({ namespace: ns, name }, Date.now() / 1000);
+    this.o.metrics.reconciles.inc({ result: decision.action === 'none' ? 'unchanged' : 'written' });
+    return { requeueAfterMs: this.refreshDelay(s) };
+  }
+}
+
+export function errMessage(err: unknown): string {
+  if (isStrataError(err)) return err.message;
+  if (err instanceof KubeError) return err.message;
+  if (err instanceof Error) return err.message.slice(0, 300);
+  return 'unknown error';
+}

@@ -1,0 +1,112 @@
+/**
+ * A small JSON client over the KubeConfig's connection (auth, TLS), for requests where we want
+ * full control of the content type and body: server-side apply, merge patches of the status
+ * subresource, Leases (MicroTime fields) and Events.
+ */
+import { request } from 'node:https';
+import type { KubeConfig } from '@kubernetes/client-node';
+
+export class KubeError extends Error {
+  override name = 'KubeError';
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface KubeClient {
+  get<T>(path: string): Promise<T | undefined>;
+  request<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T>;
+  apply<T>(path: string, body: unknown, opts: { fieldManager: string; force?: boolean }): Promise<T>;
+  mergePatch<T>(path: string, body: unknown): Promise<T>;
+}
+
+export function kubeClient(kc: KubeConfig): KubeClient {
+  const server = kc.getCurrentCluster()?.server;
+  if (!server) throw new Error('kubeconfig has no current cluster');
+  const base = new URL(server);
+
+  const send = async <T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = 'application/json',
+  ): Promise<T> => {
+    const opts: Parameters<typeof request>[1] = {
+      method,
+      hostname: base.hostname,
+      port: base.port || 443,
+      path: `${base.pathname.replace(/\/$/, '')}${path}`,
+      headers: { accept: 'application/json', ...(body !== undefined ? { 'content-type': contentType } : {}) },
+      timeout: 30_000,
+    };
+    await kc.applyToHTTPSOptions(opts);
+    const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+    return new Promise<T>((resolve, reject) => {
+      const req = request(opts, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => {
+          text += c;
+        });
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) {
+            resolve((text ? JSON.parse(text) : undefined) as T);
+            return;
+          }
+          let reason = 'Unknown';
+          let message = `HTTP ${status}`;
+          try {
+            const st = JSON.parse(text) as { reason?: string; message?: string };
+            reason = st.reason ?? reason;
+            message = st.message ?? message;
+          } catch {
+            /* not a Status */
+          }
+          reject(new KubeError(status, reason, `${method} ${path}: ${message}`));
+        });
+      });
+      req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timeout`)));
+      req.on('error', reject);
+      if (payload !== undefined) req.write(payload);
+      req.end();
+    });
+  };
+
+  return {
+    async get<T>(path: string) {
+      try {
+        return await send<T>('GET', path);
+      } catch (err) {
+        if (err instanceof KubeError && err.status === 404) return undefined;
+        throw err;
+      }
+    },
+    request: send,
+    apply: (path, body, o) =>
+      send(
+        'PATCH',
+        `${path}?fieldManager=${encodeURIComponent(o.fieldManager)}${o.force ? '&force=true' : ''}`,
+        body,
+        'application/apply-patch+yaml',
+      ),
+    mergePatch: (path, body) => send('PATCH', path, body, 'application/merge-patch+json'),
+  };
+}
+
+export const paths = {
+  secret: (ns: string, name: string) => `/api/v1/namespaces/${ns}/secrets/${name}`,
+  secretSync: (ns: string, name: string) => `/apis/strata.dev/v1alpha1/namespaces/${ns}/secretsyncs/${name}`,
+  secretSyncStatus: (ns: string, name: string) =>
+    `/apis/strata.dev/v1alpha1/namespaces/${ns}/secretsyncs/${name}/status`,
+  namespace: (name: string) => `/api/v1/namespaces/${name}`,
+  workload: (ns: string, kind: string, name: string) =>
+    `/apis/apps/v1/namespaces/${ns}/${kind.toLowerCase()}s/${name}`,
+  lease: (ns: string, name: string) => `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/${name}`,
+  leases: (ns: string) => `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases`,
+  events: (ns: string) => `/api/v1/namespaces/${ns}/events`,
+};

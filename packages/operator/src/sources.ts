@@ -1,0 +1,141 @@
+/** Resolving a SecretSync's sources with the shared resolver, and the source → resource index. */
+import {
+  type HierarchyInput,
+  type Issue,
+  isStrataError,
+  loadFailed,
+  type Resolver,
+  StrataError,
+} from '@strata/core';
+import { type SpecSources, sourcesOf } from './policy.js';
+import type { SecretSyncSpec } from './types.js';
+
+export interface ResolvedData {
+  data: Record<string, string>;
+  /** `ssm:/a/b` → version, `secret:prod/db` → version id. Never values. */
+  versions: Array<{ source: string; version: string }>;
+}
+
+function issues(err: unknown, key: string): Issue[] {
+  if (isStrataError(err)) return err.issues.map((i) => ({ ...i, key: i.key ?? key }));
+  return [{ code: 'AWS_ERROR', key, message: 'unexpected error' }];
+}
+
+export async function resolveSources(spec: SecretSyncSpec, resolver: Resolver): Promise<ResolvedData> {
+  const data: Record<string, string> = {};
+  const versions = new Map<string, string>();
+  const problems: Issue[] = [];
+  await Promise.all(
+    spec.sources.map(async (s, i) => {
+      if (s.hierarchy) {
+        const input: HierarchyInput = s.hierarchy.levels
+          ? { levels: s.hierarchy.levels }
+          : { template: s.hierarchy.template!, vars: s.hierarchy.vars ?? {} };
+        try {
+          const h = await resolver.loadHierarchy(input, s.hierarchy.keys ? { keys: s.hierarchy.keys } : {});
+          for (const e of h.entries.values()) {
+            data[`${s.hierarchy.prefix ?? ''}${e.key}`] = e.value;
+            versions.set(`ssm:${e.origin.parameter}`, String(e.origin.version));
+            for (const r of e.references ?? [])
+              if (r.version) versions.set(`${r.service === 'ssm' ? 'ssm' : 'secret'}:${r.id}`, r.version);
+          }
+        } catch (err) {
+          problems.push(...issues(err, `sources[${i}].hierarchy`));
+        }
+      }
+      if (s.refs) {
+        try {
+          const out = await resolver.resolveMap(s.refs);
+          for (const [k, r] of Object.entries(out)) {
+            data[k] = r.value;
+            for (const src of r.sources)
+              if (src.version)
+                versions.set(`${src.service === 'ssm' ? 'ssm' : 'secret'}:${src.id}`, src.version);
+          }
+        } catch (err) {
+          problems.push(...issues(err, `sources[${i}].refs`));
+        }
+      }
+      if (s.secretJSON) {
+        try {
+          const rec = await resolver.getSecret({
+            secretId: s.secretJSON.secretId,
+            ...(s.secretJSON.versionStage ? { versionStage: s.secretJSON.versionStage } : {}),
+          });
+          let doc: unknown;
+          try {
+            doc = JSON.parse(rec.secretString ?? '');
+          } catch {
+            throw new StrataError('VALIDATION', `secret ${s.secretJSON.secretId} is not a JSON object`, {
+              source: s.secretJSON.secretId,
+            });
+          }
+          if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+            throw new StrataError('VALIDATION', `secret ${s.secretJSON.secretId} is not a JSON object`, {
+              source: s.secretJSON.secretId,
+            });
+          }
+          for (const [k, v] of Object.entries(doc))
+            data[`${s.secretJSON.prefix ?? ''}${k}`] = typeof v === 'string' ? v : JSON.stringify(v);
+          versions.set(`secret:${rec.name}`, rec.versionId);
+        } catch (err) {
+          problems.push(...issues(err, `sources[${i}].secretJSON`));
+        }
+      }
+    }),
+  );
+  if (problems.length > 0) throw loadFailed(problems, 'resolving sources');
+  return {
+    data,
+    versions: [...versions]
+      .map(([source, version]) => ({ source, version }))
+      .sort((a, b) => a.source.localeCompare(b.source)),
+  };
+}
+
+/** Which resources depend on which sources, so an event requeues only those. */
+export class DependencyIndex {
+  private byKey = new Map<string, SpecSources>();
+
+  set(key: string, spec: SecretSyncSpec): void {
+    try {
+      this.byKey.set(key, sourcesOf(spec));
+    } catch {
+      this.byKey.delete(key);
+    }
+  }
+
+  delete(key: string): void {
+    this.byKey.delete(key);
+  }
+
+  /** Resources reading this SSM parameter (directly, or through a hierarchy level that covers it). */
+  forParameter(name: string): string[] {
+    const out: string[] = [];
+    for (const [key, s] of this.byKey) {
+      const direct = s.parameters.includes(name);
+      const viaPath = s.paths.some((p) => {
+        if (!name.startsWith(`${p.path}/`)) return false;
+        return p.recursive || !name.slice(p.path.length + 1).includes('/');
+      });
+      if (direct || viaPath) out.push(key);
+    }
+    return out;
+  }
+
+  /** Resources reading this secret (event ids may be names or ARNs; references too). */
+  forSecret(id: string): string[] {
+    const norm = (x: string) =>
+      x.replace(/^arn:[^:]*:secretsmanager:[^:]*:[^:]*:secret:/, '').replace(/-[A-Za-z0-9]{6}$/, '');
+    const want = new Set([id, norm(id)]);
+    const out: string[] = [];
+    for (const [key, s] of this.byKey) {
+      if (s.secrets.some((x) => want.has(x) || want.has(norm(x)) || norm(x) === norm(id))) out.push(key);
+    }
+    return out;
+  }
+
+  get size(): number {
+    return this.byKey.size;
+  }
+}

@@ -1,0 +1,82 @@
+/** Status conditions (pure). Messages name sources and reasons, never values. */
+import type { Condition, SecretSyncStatus } from './types.js';
+
+export type ReadyReason =
+  | 'Synced'
+  | 'AccessDenied'
+  | 'SourceNotFound'
+  | 'SourceError'
+  | 'InvalidSpec'
+  | 'Conflict'
+  | 'WriteFailed'
+  | 'RolloutFailed';
+
+export function readyCondition(
+  ready: boolean,
+  reason: ReadyReason,
+  message: string,
+  generation: number | undefined,
+  previous: Condition[] | undefined,
+  now: Date,
+): Condition {
+  const status = ready ? 'True' : 'False';
+  const prev = previous?.find((c) => c.type === 'Ready');
+  return {
+    type: 'Ready',
+    status,
+    reason,
+    message: message.slice(0, 1024),
+    lastTransitionTime: prev && prev.status === status ? prev.lastTransitionTime : now.toISOString(),
+    ...(generation !== undefined ? { observedGeneration: generation } : {}),
+  };
+}
+
+export function nextStatus(
+  prev: SecretSyncStatus | undefined,
+  update: {
+    ready: boolean;
+    reason: ReadyReason;
+    message: string;
+    generation?: number;
+    now: Date;
+    contentHash?: string;
+    sourceVersions?: Array<{ source: string; version: string }>;
+    syncedKeys?: number;
+    synced?: boolean;
+  },
+): SecretSyncStatus {
+  const cond = readyCondition(
+    update.ready,
+    update.reason,
+    update.message,
+    update.generation,
+    prev?.conditions,
+    update.now,
+  );
+  return {
+    ...prev,
+    ...(update.generation !== undefined ? { observedGeneration: update.generation } : {}),
+    conditions: [...(prev?.conditions ?? []).filter((c) => c.type !== 'Ready'), cond],
+    ...(update.synced ? { lastSyncTime: update.now.toISOString() } : {}),
+    ...(update.contentHash ? { contentHash: update.contentHash } : {}),
+    ...(update.sourceVersions ? { sourceVersions: update.sourceVersions } : {}),
+    ...(update.syncedKeys !== undefined ? { syncedKeys: update.syncedKeys } : {}),
+  };
+}
+
+/** True when the status would change (ignoring timestamps that only move when something else changes). */
+export function statusChanged(a: SecretSyncStatus | undefined, b: SecretSyncStatus): boolean {
+  return JSON.stringify(a ?? {}) !== JSON.stringify(b);
+}
+
+/** `1h30m`, `45s` → ms. */
+export function parseDuration(s: string | undefined, fallbackMs: number): number {
+  if (!s) return fallbackMs;
+  let ms = 0;
+  let consumed = 0;
+  for (const m of s.matchAll(/(\d+)(h|m|s)/g)) {
+    ms += Number(m[1]) * (m[2] === 'h' ? 3_600_000 : m[2] === 'm' ? 60_000 : 1000);
+    consumed += m[0].length;
+  }
+  return consumed === s.length && ms > 0 ? ms : fallbackMs;
+}

@@ -1,0 +1,445 @@
+/**
+ * The operator against a real kube-apiserver + etcd + kube-controller-manager (RBAC on), the Helm
+ * chart installed with helm, moto for SSM / Secrets Manager / EventBridge / SQS, and the fault
+ * proxy counting AWS calls. The operator runs out of cluster with the chart's ServiceAccount token.
+ */
+import { PutEventsCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { CreateSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { PutParameterCommand } from '@aws-sdk/client-ssm';
+import * as k8s from '@kubernetes/client-node';
+import * as aws from '@strata/test-env/aws';
+import { type FaultProxy, startFaultProxy } from '@strata/test-env/fault-proxy';
+import { restartApiserverFromState } from '@strata/test-env/kube';
+import { eventually } from '@strata/test-env/kube-client';
+import { resetMoto } from '@strata/test-env/moto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Operator } from '../src/index.js';
+import {
+  admin,
+  CHART,
+  capturedLogger,
+  decode,
+  helm,
+  LEASE,
+  operatorKubeConfig,
+  RELEASE,
+  RELEASE_NS,
+  secretSync,
+} from './helpers.js';
+
+const NS = 'team-a';
+const DENIED_NS = 'team-b';
+const SECRET_VALUES = ['db-pw-v1', 'db-pw-v2', 'api-tok-1', 'api-tok-2', 'hand-edited'];
+
+let proxy: FaultProxy;
+let queueUrl: string;
+let secretArn: string;
+let op: Operator;
+let logs: string[];
+const { core, apps, custom } = admin();
+
+async function readSecret(ns: string, name: string) {
+  return core.readNamespacedSecret({ namespace: ns, name }).catch(() => undefined);
+}
+
+async function getSync(ns: string, name: string) {
+  return (await custom.getNamespacedCustomObject({
+    group: 'strata.dev',
+    version: 'v1alpha1',
+    namespace: ns,
+    plural: 'secretsyncs',
+    name,
+  })) as {
+    status?: {
+      conditions?: Array<{ type: string; status: string; reason: string; message: string }>;
+      contentHash?: string;
+      sourceVersions?: unknown[];
+    };
+  };
+}
+
+async function createSync(ns: string, name: string, spec: Record<string, unknown>) {
+  await custom.createNamespacedCustomObject({
+    group: 'strata.dev',
+    version: 'v1alpha1',
+    namespace: ns,
+    plural: 'secretsyncs',
+    body: secretSync(ns, name, spec),
+  });
+}
+
+async function putEvent(source: string, detailType: string, detail: unknown) {
+  const out = await aws.events().send(
+    new PutEventsCommand({
+      Entries: [{ Source: source, DetailType: detailType, Detail: JSON.stringify(detail) }],
+    }),
+  );
+  expect(out.FailedEntryCount).toBe(0);
+}
+
+function newOperator(identity: string, captured = capturedLogger()) {
+  return operatorKubeConfig().then(
+    (kc) =>
+      new Operator({
+        kubeConfig: kc,
+        logger: captured.logger,
+        resolver: {
+          aws: {
+            endpoint: proxy.endpoint,
+            region: 'us-east-1',
+            credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+            retry: { retries: 4, baseMs: 10, capMs: 100 },
+          },
+        },
+        sqs: { queueUrl, client: aws.sqs(), waitTimeSeconds: 1 },
+        leaderElection: {
+          namespace: RELEASE_NS,
+          name: LEASE,
+          identity,
+          leaseDurationMs: 3000,
+          renewDeadlineMs: 2000,
+          retryPeriodMs: 300,
+        },
+        defaultRefreshMs: 3_600_000,
+        httpPort: 0,
+      }),
+  );
+}
+
+beforeAll(async () => {
+  await resetMoto(aws.motoEndpoint());
+  proxy = await startFaultProxy(aws.motoEndpoint());
+  // AWS side: parameters, a secret, and EventBridge rules delivering to an SQS queue
+  const ssm = aws.ssm();
+  await ssm.send(new PutParameterCommand({ Name: '/app/dev/db-host', Value: 'db.internal', Type: 'String' }));
+  await ssm.send(
+    new PutParameterCommand({ Name: '/app/dev/db-password', Value: 'db-pw-v1', Type: 'SecureString' }),
+  );
+  await ssm.send(
+    new PutParameterCommand({ Name: '/app/prod/db-password', Value: 'prod-only', Type: 'SecureString' }),
+  );
+  const created = await aws
+    .secrets()
+    .send(new CreateSecretCommand({ Name: 'app/api', SecretString: JSON.stringify({ token: 'api-tok-1' }) }));
+  secretArn = created.ARN!;
+  const q = await aws.sqs().send(new CreateQueueCommand({ QueueName: 'strata-rotation' }));
+  queueUrl = q.QueueUrl!;
+  const arn = (
+    await aws.sqs().send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))
+  ).Attributes!.QueueArn!;
+  const eb = aws.events();
+  await eb.send(
+    new PutRuleCommand({
+      Name: 'ssm',
+      EventPattern: JSON.stringify({ source: ['aws.ssm'], 'detail-type': ['Parameter Store Change'] }),
+    }),
+  );
+  await eb.send(new PutTargetsCommand({ Rule: 'ssm', Targets: [{ Id: 'q', Arn: arn }] }));
+  await eb.send(
+    new PutRuleCommand({ Name: 'sm', EventPattern: JSON.stringify({ source: ['aws.secretsmanager'] }) }),
+  );
+  await eb.send(new PutTargetsCommand({ Rule: 'sm', Targets: [{ Id: 'q', Arn: arn }] }));
+
+  // Kubernetes side: the chart, namespaces, a policy granting team-a only, a workload to roll
+  await helm(['lint', CHART]);
+  await helm([
+    'install',
+    RELEASE,
+    CHART,
+    '--namespace',
+    RELEASE_NS,
+    '--create-namespace',
+    '--set',
+    'replicaCount=2',
+  ]);
+  for (const name of [NS, DENIED_NS]) await core.createNamespace({ body: { metadata: { name } } });
+  await custom.createClusterCustomObject({
+    group: 'strata.dev',
+    version: 'v1alpha1',
+    plural: 'sourcepolicies',
+    body: {
+      apiVersion: 'strata.dev/v1alpha1',
+      kind: 'SourcePolicy',
+      metadata: { name: 'team-a' },
+      spec: {
+        namespaces: { names: [NS] },
+        ssm: { paths: ['/app/dev'] },
+        secretsManager: { names: ['app/*'] },
+      },
+    },
+  });
+  await apps.createNamespacedDeployment({
+    namespace: NS,
+    body: {
+      metadata: { name: 'web' },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: 'web' } },
+        template: {
+          metadata: { labels: { app: 'web' } },
+          spec: { containers: [{ name: 'web', image: 'example/web:1' }] },
+        },
+      },
+    },
+  });
+  const captured = capturedLogger();
+  logs = captured.lines;
+  op = await newOperator('op-1', captured);
+  await op.start();
+  await eventually(async () => op.isLeader, { what: 'operator leads' });
+}, 180_000);
+
+afterAll(async () => {
+  await op?.stop();
+  await proxy?.stop();
+});
+
+describe('strata operator on a real API server', () => {
+  it('helm installed the chart: CRDs, ServiceAccount and RBAC exist', async () => {
+    const list = JSON.parse(await helm(['list', '--namespace', RELEASE_NS, '-o', 'json']));
+    expect(list).toMatchObject([{ name: RELEASE, status: 'deployed' }]);
+    const sa = await core.readNamespacedServiceAccount({ namespace: RELEASE_NS, name: RELEASE });
+    expect(sa.metadata?.name).toBe(RELEASE);
+  });
+
+  it('an invalid spec is refused by the API server with a clear message', async () => {
+    const err = await createSync(NS, 'bad', {
+      target: { name: 'x' },
+      sources: [{ refs: { a: '<<resolve:ssm:/app/dev/db-host>>' }, secretJSON: { secretId: 'app/api' } }],
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(k8s.ApiException);
+    expect(String((err as k8s.ApiException<string>).body)).toContain(
+      'exactly one of hierarchy, refs and secretJSON',
+    );
+  });
+
+  it('a SecretSync produces the Secret with the right data, owned, and Ready', async () => {
+    await createSync(NS, 'app', {
+      target: { name: 'app-secret', labels: { team: 'a' } },
+      sources: [
+        { hierarchy: { levels: ['/app/dev'] } },
+        { refs: { 'api-token': `<<resolve:secretsmanager:app/api:SecretString:token>>` } },
+      ],
+      rollout: [{ kind: 'Deployment', name: 'web' }],
+    });
+    const secret = await eventually(async () => readSecret(NS, 'app-secret'), { what: 'Secret created' });
+    expect(decode(secret.data)).toEqual({
+      'db-host': 'db.internal',
+      'db-password': 'db-pw-v1',
+      'api-token': 'api-tok-1',
+    });
+    expect(secret.metadata?.ownerReferences?.[0]).toMatchObject({
+      kind: 'SecretSync',
+      name: 'app',
+      controller: true,
+    });
+    expect(secret.metadata?.labels?.team).toBe('a');
+    const s = await eventually(
+      async () => {
+        const o = await getSync(NS, 'app');
+        return o.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? o : undefined;
+      },
+      { what: 'Ready=True' },
+    );
+    expect(s.status?.contentHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(JSON.stringify(s.status?.sourceVersions)).toContain('ssm:/app/dev/db-password');
+  });
+
+  it('an SSM change delivered through EventBridge -> SQS updates the Secret and rolls the workload', async () => {
+    const before = (await apps.readNamespacedDeployment({ namespace: NS, name: 'web' })).spec?.template
+      .metadata?.annotations?.['strata.dev/content-hash'];
+    await aws.ssm().send(
+      new PutParameterCommand({
+        Name: '/app/dev/db-password',
+        Value: 'db-pw-v2',
+        Type: 'SecureString',
+        Overwrite: true,
+      }),
+    );
+    await putEvent('aws.ssm', 'Parameter Store Change', {
+      operation: 'Update',
+      name: '/app/dev/db-password',
+      type: 'SecureString',
+    });
+    await eventually(
+      async () => decode((await readSecret(NS, 'app-secret'))?.data)['db-password'] === 'db-pw-v2',
+      { what: 'Secret updated' },
+    );
+    const after = await eventually(
+      async () => {
+        const a = (await apps.readNamespacedDeployment({ namespace: NS, name: 'web' })).spec?.template
+          .metadata?.annotations?.['strata.dev/content-hash'];
+        return a && a !== before ? a : undefined;
+      },
+      { what: 'pod template annotated' },
+    );
+    expect(after).toBe((await getSync(NS, 'app')).status?.contentHash);
+  });
+
+  it('a Secrets Manager PutSecretValue (CloudTrail event, secret id as ARN) updates the Secret', async () => {
+    await aws.secrets().send(
+      new PutSecretValueCommand({
+        SecretId: 'app/api',
+        SecretString: JSON.stringify({ token: 'api-tok-2' }),
+      }),
+    );
+    await putEvent('aws.secretsmanager', 'AWS API Call via CloudTrail', {
+      eventSource: 'secretsmanager.amazonaws.com',
+      eventName: 'PutSecretValue',
+      requestParameters: { secretId: secretArn },
+    });
+    await eventually(
+      async () => decode((await readSecret(NS, 'app-secret'))?.data)['api-token'] === 'api-tok-2',
+      { what: 'Secret rotated' },
+    );
+  });
+
+  it('malformed queue messages are dropped without stopping the consumer', async () => {
+    await aws.sqs().send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'this is not an event' }));
+    await eventually(
+      async () =>
+        (await op.metrics.registry.getSingleMetricAsString('strata_events_total')).includes(
+          'result="malformed"} 1',
+        ),
+      {
+        what: 'malformed counted',
+      },
+    );
+    expect(op.isLeader).toBe(true);
+  });
+
+  it('a hand edit of the managed Secret is repaired', async () => {
+    await core.patchNamespacedSecret(
+      {
+        namespace: NS,
+        name: 'app-secret',
+        body: { data: { 'db-password': Buffer.from('hand-edited').toString('base64') } },
+      },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    await eventually(
+      async () => decode((await readSecret(NS, 'app-secret'))?.data)['db-password'] === 'db-pw-v2',
+      { what: 'drift repaired' },
+    );
+  });
+
+  it('a namespace without a grant gets AccessDenied, an Event, and makes no AWS call', async () => {
+    proxy.resetCounts();
+    await createSync(DENIED_NS, 'sneaky', {
+      target: { name: 'stolen' },
+      sources: [{ refs: { pw: '<<resolve:ssm:/app/prod/db-password>>' } }],
+    });
+    const cond = await eventually(
+      async () => (await getSync(DENIED_NS, 'sneaky')).status?.conditions?.find((c) => c.type === 'Ready'),
+      {
+        what: 'status',
+      },
+    );
+    expect(cond).toMatchObject({ status: 'False', reason: 'AccessDenied' });
+    expect(cond.message).toContain('/app/prod/db-password');
+    const events = await core.listNamespacedEvent({ namespace: DENIED_NS });
+    expect(events.items.some((e) => e.reason === 'AccessDenied' && e.involvedObject.name === 'sneaky')).toBe(
+      true,
+    );
+    expect(await readSecret(DENIED_NS, 'stolen')).toBeUndefined();
+    expect(proxy.counts().total).toBe(0);
+  });
+
+  it('two operators elect one leader; only the leader writes; the standby takes over', async () => {
+    const second = capturedLogger();
+    const op2 = await newOperator('op-2', second);
+    await op2.start();
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(op.isLeader).toBe(true);
+    expect(op2.isLeader).toBe(false);
+    await aws.ssm().send(
+      new PutParameterCommand({
+        Name: '/app/dev/db-host',
+        Value: 'db2.internal',
+        Type: 'String',
+        Overwrite: true,
+      }),
+    );
+    await putEvent('aws.ssm', 'Parameter Store Change', {
+      operation: 'Update',
+      name: '/app/dev/db-host',
+      type: 'String',
+    });
+    await eventually(
+      async () => decode((await readSecret(NS, 'app-secret'))?.data)['db-host'] === 'db2.internal',
+      { what: 'leader wrote' },
+    );
+    expect(await op2.metrics.registry.getSingleMetricAsString('strata_secret_writes_total')).not.toMatch(
+      /action="[a-z]+"} [1-9]/,
+    );
+    // the leader stops (SIGTERM path): it releases the Lease and the standby takes over
+    await op.stop();
+    await eventually(async () => op2.isLeader, { what: 'standby leads', timeoutMs: 15_000 });
+    op = op2;
+    logs.push(...second.lines);
+  });
+
+  it('deleting the SecretSync garbage-collects its Secret', async () => {
+    await custom.deleteNamespacedCustomObject({
+      group: 'strata.dev',
+      version: 'v1alpha1',
+      namespace: NS,
+      plural: 'secretsyncs',
+      name: 'app',
+    });
+    await eventually(async () => (await readSecret(NS, 'app-secret')) === undefined, {
+      what: 'Secret collected',
+      timeoutMs: 60_000,
+    });
+  });
+
+  it('restarting kube-apiserver mid-run loses no update', async () => {
+    await createSync(NS, 'app2', {
+      target: { name: 'app2-secret' },
+      sources: [{ hierarchy: { levels: ['/app/dev'] } }],
+    });
+    await eventually(async () => readSecret(NS, 'app2-secret'), { what: 'Secret created' });
+    await restartApiserverFromState();
+    await aws.ssm().send(
+      new PutParameterCommand({
+        Name: '/app/dev/db-host',
+        Value: 'db3.internal',
+        Type: 'String',
+        Overwrite: true,
+      }),
+    );
+    await putEvent('aws.ssm', 'Parameter Store Change', {
+      operation: 'Update',
+      name: '/app/dev/db-host',
+      type: 'String',
+    });
+    await eventually(
+      async () => decode((await readSecret(NS, 'app2-secret'))?.data)['db-host'] === 'db3.internal',
+      {
+        what: 'update after apiserver restart',
+        timeoutMs: 60_000,
+      },
+    );
+  });
+
+  it('no secret value appears in logs, Events, status or metrics', async () => {
+    const events = [
+      ...(await core.listNamespacedEvent({ namespace: NS })).items,
+      ...(await core.listNamespacedEvent({ namespace: DENIED_NS })).items,
+    ];
+    const statuses = await custom.listClusterCustomObject({
+      group: 'strata.dev',
+      version: 'v1alpha1',
+      plural: 'secretsyncs',
+    });
+    const haystack = [
+      logs.join(''),
+      JSON.stringify(events),
+      JSON.stringify(statuses),
+      await op.metrics.registry.metrics(),
+    ].join('\n');
+    expect(logs.length).toBeGreaterThan(0);
+    for (const v of [...SECRET_VALUES, 'prod-only']) expect(haystack).not.toContain(v);
+  });
+});

@@ -24,6 +24,10 @@ beforeAll(async () => {
     '/ref/cycle-a': '<<resolve:ssm:/ref/cycle-b>>',
     '/ref/cycle-b': '<<resolve:ssm:/ref/cycle-a>>',
     '/ref/self': 'me=<<resolve:ssm:/ref/self>>',
+    '/ref/d1': '<<resolve:ssm:/ref/d2>>',
+    '/ref/d2': '<<resolve:ssm:/ref/d3>>',
+    '/ref/d3': '<<resolve:ssm:/ref/d4>>',
+    '/ref/d4': 'bottom',
   });
   await ssm.send(new PutParameterCommand({ Name: '/ref/versioned', Value: 'v1', Type: 'String' }));
   await ssm.send(
@@ -161,6 +165,15 @@ describe('every reference form resolves against moto', () => {
       .resolveTemplate('<<resolve:ssm:/ref/self>>')
       .catch((e: unknown) => e)) as StrataError;
     expect(self.code).toBe('CYCLE');
+  });
+
+  it('stops at the depth limit and names the chain', async () => {
+    expect((await r().resolveTemplate('<<resolve:ssm:/ref/d1>>')).value).toBe('bottom');
+    const shallow = resolverFor(aws.motoEndpoint(), { maxDepth: 2 });
+    const err = (await shallow.resolveTemplate('<<resolve:ssm:/ref/d1>>').catch((e: unknown) => e)) as StrataError;
+    expect(err.code).toBe('DEPTH_EXCEEDED');
+    expect(err.message).toContain('/ref/d1');
+    expect(err.message).toContain('/ref/d3');
   });
 
   it('fails with every problem at once, naming keys and sources, never values', async () => {

@@ -129,6 +129,26 @@ describe('strata CLI against moto', () => {
     expect(r.stderr).not.toContain(SECRET);
   });
 
+  it('the preload entry resolves env references before the app starts', async () => {
+    const register = fileURLToPath(new URL('../dist/register.js', import.meta.url));
+    const out = await new Promise<Run>((resolve) => {
+      const child = spawn(process.execPath, ['--import', register, '-e', 'console.log(process.env.DB_PASS)'], {
+        env: { ...process.env, AWS_ENDPOINT_URL: aws.motoEndpoint(), DB_PASS: '<<resolve:ssm:/shop/dev/db/password>>' },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => {
+        stdout += d;
+      });
+      child.stderr.on('data', (d) => {
+        stderr += d;
+      });
+      child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    });
+    expect(out.stdout).toBe(`${SECRET}\n`);
+    expect(out.code).toBe(0);
+  });
+
   it('exec forwards SIGTERM to the child', async () => {
     const script = "process.on('SIGTERM', () => { console.log('child got SIGTERM'); process.exit(143); }); console.log('ready'); setInterval(() => {}, 1000);";
     const r = await strata(['exec', '--', process.execPath, '-e', script], {

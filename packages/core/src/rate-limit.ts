@@ -2,6 +2,13 @@
  * A client-side token bucket per service and region, so a fleet stays under AWS quotas.
  * Defaults follow AWS's default quotas: SSM Get* 40 TPS, Secrets Manager 100 TPS
  * (BatchGetSecretValue), KMS 5,500 TPS (cryptographic operations, shared per region).
+ *
+ * Adaptive: one client cannot see the others of a fleet, so the bucket also listens to AWS.
+ * A throttled call halves the rate (at most once per half second, so one throttled burst counts
+ * once) and drops the burst; each successful call raises it again by 5 % up to the configured
+ * rate (additive-increase/multiplicative-decrease, as the SDK's adaptive retry mode does).
+ * After a decrease the next token comes after a random part of a period, so clients throttled
+ * together do not come back in lock-step.
  */
 import { type Runtime, systemRuntime } from './runtime.js';
 
@@ -12,20 +19,47 @@ export class RateLimiter {
   private last: number;
   private queue: Array<() => void> = [];
   private timer: Promise<void> | undefined;
+  private current: number;
+  private lastDecrease = Number.NEGATIVE_INFINITY;
+  readonly minRps: number;
 
   constructor(
     readonly rps: number,
     private readonly runtime: Runtime = systemRuntime,
     readonly burst: number = Math.max(1, rps),
   ) {
+    this.current = rps;
     this.tokens = this.burst;
     this.last = runtime.now();
+    this.minRps = Math.min(rps, 0.05);
+  }
+
+  /** The rate in force now (requests per second). */
+  get rate(): number {
+    return this.current;
   }
 
   private refill(): void {
     const now = this.runtime.now();
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rps);
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.current);
     this.last = now;
+  }
+
+  /** AWS throttled a call: halve the rate and drop the burst. */
+  onThrottle(): void {
+    if (!Number.isFinite(this.rps)) return;
+    const now = this.runtime.now();
+    if (now - this.lastDecrease < 500) return;
+    this.lastDecrease = now;
+    this.refill();
+    this.current = Math.max(this.minRps, this.current / 2);
+    // jitter the next token so a fleet that was throttled together does not retry together
+    this.tokens = Math.min(this.tokens, -this.runtime.random());
+  }
+
+  /** A call succeeded: creep back towards the configured rate. */
+  onSuccess(): void {
+    if (this.current < this.rps) this.current = Math.min(this.rps, this.current * 1.05 + 0.01);
   }
 
   /** Resolves when a request may be sent. FIFO. */
@@ -52,7 +86,7 @@ export class RateLimiter {
           this.queue.shift()!();
           continue;
         }
-        await this.runtime.sleep(Math.ceil(((1 - this.tokens) / this.rps) * 1000));
+        await this.runtime.sleep(Math.max(1, Math.ceil(((1 - this.tokens) / this.current) * 1000)));
       }
       this.timer = undefined;
     })();

@@ -8,15 +8,15 @@ import { StrataError } from './errors.js';
 import { type Runtime, systemRuntime } from './runtime.js';
 
 export interface RetryOptions {
-  /** Retries after the first attempt. Default 6. */
+  /** Retries after the first attempt. Default 8. */
   retries?: number;
   /** Backoff base in ms. Default 50. */
   baseMs?: number;
-  /** Backoff cap in ms. Default 5,000. */
+  /** Backoff cap in ms. Default 10,000. */
   capMs?: number;
 }
 
-export const DEFAULT_RETRY: Required<RetryOptions> = { retries: 6, baseMs: 50, capMs: 5000 };
+export const DEFAULT_RETRY: Required<RetryOptions> = { retries: 8, baseMs: 50, capMs: 10_000 };
 
 export function fullJitterDelay(attempt: number, opts: Required<RetryOptions>, random: () => number): number {
   const ceiling = Math.min(opts.capMs, opts.baseMs * 2 ** (attempt - 1));

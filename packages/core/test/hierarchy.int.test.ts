@@ -86,6 +86,21 @@ describe('hierarchy loading against SSM (moto)', () => {
     expect(calls['ssm:GetParameters']).toBeLessThanOrEqual(2);
   });
 
+  it('reloads from a previous load\'s parameter names with exactly the GetParameters calls needed', async () => {
+    const first = await resolverFor(aws.motoEndpoint()).loadHierarchy({ levels: ['/acme', '/acme/shop', '/acme/shop/dev'] });
+    p.reset();
+    const names = first.parameterNames();
+    expect(names).not.toContain('/acme/shop/prod/log-level');
+    const again = await resolverFor(p.endpoint).loadHierarchy(
+      { levels: ['/acme', '/acme/shop', '/acme/shop/dev'] },
+      { parameters: [...names, '/acme/shop/prod/db/password'] },
+    );
+    expect(again.tree()).toEqual(first.tree());
+    expect(again.entries.get('log-level')?.origin.overrides).toHaveLength(2);
+    // the prod name is refused by the leak rule before any call
+    expect(p.counts().calls).toEqual({ 'ssm:GetParameters': Math.ceil(names.length / 10) });
+  });
+
   it('describe discovery gives the same result as by-path', async () => {
     const a = await resolverFor(aws.motoEndpoint()).loadHierarchy({
       levels: ['/acme', '/acme/shop', '/acme/shop/dev'],

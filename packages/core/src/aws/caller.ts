@@ -46,7 +46,8 @@ export class Caller {
     try {
       return await withRetry(
         async () => {
-          await this.limiter(service, region).acquire();
+          const limiter = this.limiter(service, region);
+          await limiter.acquire();
           this.opts.stats.call(op);
           const ctl = new AbortController();
           const timer = setTimeout(
@@ -55,9 +56,12 @@ export class Caller {
             timeoutMs,
           );
           try {
-            return await send(ctl.signal);
+            const out = await send(ctl.signal);
+            limiter.onSuccess();
+            return out;
           } catch (err) {
             if (ctl.signal.aborted && ctl.signal.reason instanceof StrataError) throw ctl.signal.reason;
+            if (toStrataError(err, op, source).code === 'THROTTLED') limiter.onThrottle();
             throw err;
           } finally {
             clearTimeout(timer);

@@ -66,9 +66,60 @@ export interface SecretBackend {
   currentVersionId?(secretId: string): Promise<string | undefined>;
 }
 
+/** A KMS key: key id, key ARN, alias name (`alias/x`) or alias ARN. A key ARN picks its region. */
+export type KmsKeyId = string;
+
+export interface KmsEncryptInput {
+  keyId: KmsKeyId;
+  /** At most 4,096 bytes (KMS Encrypt's limit). */
+  plaintext: Uint8Array;
+  context?: Record<string, string>;
+}
+
+export interface KmsDecryptInput {
+  ciphertext: Uint8Array;
+  /** The key that must have encrypted it (required by AWS for asymmetric keys; checked when given). */
+  keyId?: KmsKeyId;
+  context?: Record<string, string>;
+}
+
+export interface KmsDataKeyInput {
+  keyId: KmsKeyId;
+  /** Data key length in bytes (32 for AES-256). */
+  bytes: number;
+  context?: Record<string, string>;
+}
+
+export interface KmsReEncryptInput {
+  ciphertext: Uint8Array;
+  toKeyId: KmsKeyId;
+  /** The encryption context the ciphertext was encrypted with. */
+  context?: Record<string, string>;
+  /** The encryption context for the new ciphertext. Default: `context`. */
+  toContext?: Record<string, string>;
+}
+
+/**
+ * KMS for references and for envelope encryption (`../kms`). `decrypt` is all the resolver needs;
+ * the optional operations are what `createKmsCrypto` and the CLI use (both the AWS and the local
+ * backend have them). `keyId` in a result is the key ARN KMS reports. Implementations never log or
+ * keep plaintexts.
+ */
 export interface KmsBackend {
   readonly region: string;
   decrypt(ciphertext: Uint8Array, context?: Record<string, string>): Promise<Uint8Array>;
+  /** KMS Decrypt, also saying which key decrypted (the Encryption SDK checks it). */
+  decryptWithKey?(input: KmsDecryptInput): Promise<{ keyId: string; plaintext: Uint8Array }>;
+  /** KMS Encrypt (at most 4,096 bytes). */
+  encrypt?(input: KmsEncryptInput): Promise<{ keyId: string; ciphertext: Uint8Array }>;
+  /** KMS GenerateDataKey: a plaintext data key and the same key encrypted under `keyId`. */
+  generateDataKey?(
+    input: KmsDataKeyInput,
+  ): Promise<{ keyId: string; plaintext: Uint8Array; ciphertext: Uint8Array }>;
+  /** KMS ReEncrypt: decrypts and re-encrypts inside KMS; the plaintext never leaves it. */
+  reEncrypt?(input: KmsReEncryptInput): Promise<{ keyId: string; ciphertext: Uint8Array }>;
+  /** KMS GenerateRandom: 1 to 1,024 random bytes. */
+  generateRandom?(bytes: number): Promise<Uint8Array>;
 }
 
 export interface Backend {

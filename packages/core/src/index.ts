@@ -3,6 +3,7 @@ export { AwsBackend, type AwsBackendOptions } from './aws/backend.js';
 export type * from './backend.js';
 export * from './errors.js';
 export * from './hierarchy/hierarchy.js';
+export * from './kms/index.js';
 export {
   LocalBackend,
   type LocalTree,

@@ -86,8 +86,10 @@ describe('hierarchy loading against SSM (moto)', () => {
     expect(calls['ssm:GetParameters']).toBeLessThanOrEqual(2);
   });
 
-  it('reloads from a previous load\'s parameter names with exactly the GetParameters calls needed', async () => {
-    const first = await resolverFor(aws.motoEndpoint()).loadHierarchy({ levels: ['/acme', '/acme/shop', '/acme/shop/dev'] });
+  it("reloads from a previous load's parameter names with exactly the GetParameters calls needed", async () => {
+    const first = await resolverFor(aws.motoEndpoint()).loadHierarchy({
+      levels: ['/acme', '/acme/shop', '/acme/shop/dev'],
+    });
     p.reset();
     const names = first.parameterNames();
     expect(names).not.toContain('/acme/shop/prod/log-level');

@@ -170,7 +170,9 @@ describe('every reference form resolves against moto', () => {
   it('stops at the depth limit and names the chain', async () => {
     expect((await r().resolveTemplate('<<resolve:ssm:/ref/d1>>')).value).toBe('bottom');
     const shallow = resolverFor(aws.motoEndpoint(), { maxDepth: 2 });
-    const err = (await shallow.resolveTemplate('<<resolve:ssm:/ref/d1>>').catch((e: unknown) => e)) as StrataError;
+    const err = (await shallow
+      .resolveTemplate('<<resolve:ssm:/ref/d1>>')
+      .catch((e: unknown) => e)) as StrataError;
     expect(err.code).toBe('DEPTH_EXCEEDED');
     expect(err.message).toContain('/ref/d1');
     expect(err.message).toContain('/ref/d3');

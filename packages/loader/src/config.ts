@@ -18,12 +18,19 @@ import {
 import type { z } from 'zod';
 import { normalizeKey, placeKeys, schemaKeys } from './keys.js';
 import { freezeMasked } from './mask.js';
+import { readSealedFile, type SealedValue } from './seal.js';
 
 export interface ConfigOptions<S extends z.ZodType> {
   /** The zod schema; its inferred type is the config's type. */
   schema: S;
   /** Where keys come from: a template with variables or explicit levels. Optional when only references are used. */
   hierarchy?: HierarchyInput;
+  /**
+   * A sealed config file (YAML/JSON, see `strata seal`): its leaves are keys (`db.password`) and its
+   * `<<resolve:…>>` values (kms references for sealed secrets) are resolved. Overrides the
+   * hierarchy; `references` and `env` override it.
+   */
+  sealedFile?: string;
   /** Extra keys from references: `{ 'db.password': '<<resolve:secretsmanager:prod/db:SecretString:password>>' }`. Override the hierarchy. */
   references?: Record<string, string>;
   /** Keys from environment variables: `{ port: 'PORT' }`. Override everything else; may contain references. */
@@ -43,7 +50,7 @@ export interface ConfigOptions<S extends z.ZodType> {
 export interface KeySource {
   key: string;
   secret: boolean;
-  from: 'hierarchy' | 'reference' | 'env';
+  from: 'hierarchy' | 'sealed-file' | 'reference' | 'env';
   /** Parameter name, secret id, env variable. */
   source: string;
   entry?: HierarchyEntry;
@@ -108,6 +115,8 @@ export async function loadConfigDetailed<S extends z.ZodType>(
     }
   }
 
+  if (opts.sealedFile) await loadSealedFile(opts.sealedFile, resolver, values, sources, issues);
+
   const refs = { ...opts.references };
   const environment = opts.environment ?? process.env;
   for (const [key, variable] of Object.entries(opts.env ?? {})) {
@@ -166,6 +175,46 @@ export async function loadConfigDetailed<S extends z.ZodType>(
   const remapped = new Map<string, KeySource>();
   for (const [srcKey, s] of sources) remapped.set(pathOf.get(srcKey) ?? srcKey, s);
   return { config: freezeMasked(parsed.data, secretPaths), sources: remapped, secretPaths };
+}
+
+/** Adds a sealed file's keys (resolving its references) to `values`, overriding the hierarchy. */
+async function loadSealedFile(
+  file: string,
+  resolver: Resolver,
+  values: Map<string, unknown>,
+  sources: Map<string, KeySource>,
+  issues: Issue[],
+): Promise<void> {
+  let entries: Map<string, SealedValue>;
+  try {
+    entries = readSealedFile(file);
+  } catch (err) {
+    issues.push(...issueOf(err, '(sealed file)', file));
+    return;
+  }
+  const resolveOne = async (v: SealedValue): Promise<{ value: unknown; secret: boolean }> => {
+    if (typeof v === 'string') {
+      const r = await resolver.resolveTemplate(v);
+      return { value: r.value, secret: r.secret };
+    }
+    if (Array.isArray(v)) {
+      const items = await Promise.all(v.map(resolveOne));
+      return { value: items.map((i) => i.value), secret: items.some((i) => i.secret) };
+    }
+    return { value: v, secret: false };
+  };
+  const list = [...entries];
+  const settled = await Promise.allSettled(list.map(([, v]) => resolveOne(v)));
+  settled.forEach((s, i) => {
+    const key = list[i]![0];
+    if (s.status === 'rejected') {
+      issues.push(...issueOf(s.reason, key, file));
+      return;
+    }
+    for (const k of [...values.keys()]) if (normalizeKey(k) === normalizeKey(key)) values.delete(k);
+    values.set(key, s.value.value);
+    sources.set(key, { key, secret: s.value.secret, from: 'sealed-file', source: file });
+  });
 }
 
 /** Hierarchy spellings to try for a schema key: as written, and kebab-case (`logLevel` → `log-level`). */

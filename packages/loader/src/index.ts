@@ -20,3 +20,11 @@ export { collectEnv, type EnvSources, resolveEnv } from './env.js';
 export { buildIamPolicy, type PolicyDocument, type PolicyInput } from './iam.js';
 export { normalizeKey, schemaKeys } from './keys.js';
 export { freezeMasked, MASK, maskedCopy } from './mask.js';
+export {
+  readSealedFile,
+  type SealedValue,
+  type SealOptions,
+  type SealResult,
+  sealText,
+  unsealText,
+} from './seal.js';

@@ -21,22 +21,34 @@ interface Run {
   stderr: string;
 }
 
-function strata(args: string[], opts: { env?: Record<string, string>; onSpawn?: (c: ChildProcess) => void } = {}): Promise<Run> {
+/** Collects a child's output and how it ended. */
+function collect(child: ChildProcess): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, '--endpoint', aws.motoEndpoint(), '--region', 'us-east-1', ...args], {
-      env: { ...process.env, ...opts.env },
-    });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => {
+    child.stdout!.on('data', (d) => {
       stdout += d;
     });
-    child.stderr.on('data', (d) => {
+    child.stderr!.on('data', (d) => {
       stderr += d;
     });
-    opts.onSpawn?.(child);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
+}
+
+function strata(
+  args: string[],
+  opts: { env?: Record<string, string>; onSpawn?: (c: ChildProcess) => void } = {},
+): Promise<Run> {
+  const child = spawn(
+    process.execPath,
+    [BIN, '--endpoint', aws.motoEndpoint(), '--region', 'us-east-1', ...args],
+    {
+      env: { ...process.env, ...opts.env },
+    },
+  );
+  opts.onSpawn?.(child);
+  return collect(child);
 }
 
 const SECRET = 'pw-Very-Secret-42';
@@ -53,18 +65,28 @@ beforeAll(async () => {
   await put('/shop/dev/db/password', SECRET, 'SecureString');
   await put('/shop/dev/db/url', 'postgres://app:<<resolve:ssm:/shop/dev/db/password>>@db/app');
   await put('/shop/prod/db/password', 'PROD-ONLY', 'SecureString');
-  await aws.secrets().send(new CreateSecretCommand({ Name: 'shop/api', SecretString: JSON.stringify({ token: 'tok-abc' }) }));
+  await aws
+    .secrets()
+    .send(new CreateSecretCommand({ Name: 'shop/api', SecretString: JSON.stringify({ token: 'tok-abc' }) }));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const resolverOpts = () => ({
-  aws: { endpoint: aws.motoEndpoint(), region: 'us-east-1', credentials: { accessKeyId: 't', secretAccessKey: 't' } },
+  aws: {
+    endpoint: aws.motoEndpoint(),
+    region: 'us-east-1',
+    credentials: { accessKeyId: 't', secretAccessKey: 't' },
+  },
 });
 
 describe('typed load against SSM and Secrets Manager (moto)', () => {
   it('loads, validates, masks', async () => {
     const cfg = await loadConfig({
-      schema: z.object({ logLevel: z.string(), db: z.object({ url: z.string(), password: z.string() }), token: z.string() }),
+      schema: z.object({
+        logLevel: z.string(),
+        db: z.object({ url: z.string(), password: z.string() }),
+        token: z.string(),
+      }),
       hierarchy: { levels: ['/shop', '/shop/dev'] },
       references: { token: '<<resolve:secretsmanager:shop/api:SecretString:token>>' },
       resolver: resolverOpts(),
@@ -83,14 +105,35 @@ describe('typed load against SSM and Secrets Manager (moto)', () => {
       onError: (e) => errors.push(e.code),
     });
     expect(h.current.logLevel).toBe('debug');
-    await aws.ssm().send(new PutParameterCommand({ Name: '/shop/dev/log-level', Value: 'warn', Type: 'String', Overwrite: true }));
+    await aws.ssm().send(
+      new PutParameterCommand({
+        Name: '/shop/dev/log-level',
+        Value: 'warn',
+        Type: 'String',
+        Overwrite: true,
+      }),
+    );
     expect((await h.refresh())?.changed).toEqual(['logLevel']);
     expect(h.current.logLevel).toBe('warn');
-    await aws.ssm().send(new PutParameterCommand({ Name: '/shop/dev/log-level', Value: 'LOUD', Type: 'String', Overwrite: true }));
+    await aws.ssm().send(
+      new PutParameterCommand({
+        Name: '/shop/dev/log-level',
+        Value: 'LOUD',
+        Type: 'String',
+        Overwrite: true,
+      }),
+    );
     await expect(h.refresh()).rejects.toMatchObject({ code: 'LOAD_FAILED' });
     expect(h.current.logLevel).toBe('warn');
     h.close();
-    await aws.ssm().send(new PutParameterCommand({ Name: '/shop/dev/log-level', Value: 'debug', Type: 'String', Overwrite: true }));
+    await aws.ssm().send(
+      new PutParameterCommand({
+        Name: '/shop/dev/log-level',
+        Value: 'debug',
+        Type: 'String',
+        Overwrite: true,
+      }),
+    );
   });
 });
 
@@ -106,7 +149,17 @@ describe('strata CLI against moto', () => {
   });
 
   it('explain names level, parameter, version and what it overrides', async () => {
-    const r = await strata(['--json', 'explain', 'log-level', '--hierarchy', '/{app}/{env}', '--var', 'app=shop', '--var', 'env=dev']);
+    const r = await strata([
+      '--json',
+      'explain',
+      'log-level',
+      '--hierarchy',
+      '/{app}/{env}',
+      '--var',
+      'app=shop',
+      '--var',
+      'env=dev',
+    ]);
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.origin).toMatchObject({ parameter: '/shop/dev/log-level', level: 1 });
@@ -120,9 +173,12 @@ describe('strata CLI against moto', () => {
   });
 
   it('exec passes the resolved env and the exit code', async () => {
-    const r = await strata(['exec', '--', process.execPath, '-e', 'console.log(process.env.DB_PASS); process.exit(7)'], {
-      env: { DB_PASS: '<<resolve:ssm:/shop/dev/db/password>>' },
-    });
+    const r = await strata(
+      ['exec', '--', process.execPath, '-e', 'console.log(process.env.DB_PASS); process.exit(7)'],
+      {
+        env: { DB_PASS: '<<resolve:ssm:/shop/dev/db/password>>' },
+      },
+    );
     expect(r.stdout).toBe(`${SECRET}\n`);
     expect(r.code).toBe(7);
     expect(r.stderr).toContain('resolved 1 variable: DB_PASS');
@@ -131,26 +187,22 @@ describe('strata CLI against moto', () => {
 
   it('the preload entry resolves env references before the app starts', async () => {
     const register = fileURLToPath(new URL('../dist/register.js', import.meta.url));
-    const out = await new Promise<Run>((resolve) => {
-      const child = spawn(process.execPath, ['--import', register, '-e', 'console.log(process.env.DB_PASS)'], {
-        env: { ...process.env, AWS_ENDPOINT_URL: aws.motoEndpoint(), DB_PASS: '<<resolve:ssm:/shop/dev/db/password>>' },
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => {
-        stdout += d;
-      });
-      child.stderr.on('data', (d) => {
-        stderr += d;
-      });
-      child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-    });
+    const out = await collect(
+      spawn(process.execPath, ['--import', register, '-e', 'console.log(process.env.DB_PASS)'], {
+        env: {
+          ...process.env,
+          AWS_ENDPOINT_URL: aws.motoEndpoint(),
+          DB_PASS: '<<resolve:ssm:/shop/dev/db/password>>',
+        },
+      }),
+    );
     expect(out.stdout).toBe(`${SECRET}\n`);
     expect(out.code).toBe(0);
   });
 
   it('exec forwards SIGTERM to the child', async () => {
-    const script = "process.on('SIGTERM', () => { console.log('child got SIGTERM'); process.exit(143); }); console.log('ready'); setInterval(() => {}, 1000);";
+    const script =
+      "process.on('SIGTERM', () => { console.log('child got SIGTERM'); process.exit(143); }); console.log('ready'); setInterval(() => {}, 1000);";
     const r = await strata(['exec', '--', process.execPath, '-e', script], {
       onSpawn: (c) =>
         c.stdout!.on('data', (d: Buffer) => {
@@ -180,7 +232,13 @@ phases:
 `,
     );
     const r = await strata([
-      'exec', '--buildspec', bs, '--', process.execPath, '-e', 'console.log([process.env.STAGE, process.env.LOG_LEVEL, process.env.API_TOKEN].join(","))',
+      'exec',
+      '--buildspec',
+      bs,
+      '--',
+      process.execPath,
+      '-e',
+      'console.log([process.env.STAGE, process.env.LOG_LEVEL, process.env.API_TOKEN].join(","))',
     ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('dev,debug,tok-abc\n');
@@ -188,11 +246,18 @@ phases:
 
   it('bad input: one clear error, documented exit code, and no child is started', async () => {
     const marker = join(dir, 'child-ran');
-    const child = ['--', process.execPath, '-e', `require('fs').writeFileSync(${JSON.stringify(marker)}, 'x')`];
+    const child = [
+      '--',
+      process.execPath,
+      '-e',
+      `require('fs').writeFileSync(${JSON.stringify(marker)}, 'x')`,
+    ];
     const missing = await strata(['exec', '--buildspec', join(dir, 'nope.yml'), ...child]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('nope.yml');
-    const bad = await strata(['exec', ...child], { env: { A: '<<resolve:ssm:/shop/dev/nope>>', B: '<<resolve:s3:x>>' } });
+    const bad = await strata(['exec', ...child], {
+      env: { A: '<<resolve:ssm:/shop/dev/nope>>', B: '<<resolve:s3:x>>' },
+    });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/A .*\/shop\/dev\/nope/);
     expect(bad.stderr).toMatch(/B .*unknown reference type 's3'/);
@@ -224,7 +289,11 @@ big: "${'x'.repeat(5000)}"
     expect(put.code).toBe(0);
     expect(put.stdout).toContain('wrote 4 parameter(s)');
     const load = await strata(['--json', 'load', '--level', '/rt/app', '--reveal']);
-    expect(JSON.parse(load.stdout)).toEqual({ 'log-level': 'info', db: { host: 'db.internal', password: 'put-secret-9' }, big: 'x'.repeat(5000) });
+    expect(JSON.parse(load.stdout)).toEqual({
+      'log-level': 'info',
+      db: { host: 'db.internal', password: 'put-secret-9' },
+      big: 'x'.repeat(5000),
+    });
     const again = await strata(['diff', '--from', file, '--path', '/rt/app']);
     expect(again.stderr).toContain('0 to create, 0 to update, 4 unchanged');
     writeFileSync(file, `huge: "${'y'.repeat(9000)}"\n`);
@@ -235,8 +304,17 @@ big: "${'x'.repeat(5000)}"
 
   it('iam-policy prints valid IAM JSON naming exactly what is read', async () => {
     const r = await strata([
-      'iam-policy', '--hierarchy', '/{app}/{env}', '--var', 'app=shop', '--var', 'env=dev', '--account', '111122223333',
-      '--ref', '<<resolve:secretsmanager:shop/api:SecretString:token>>',
+      'iam-policy',
+      '--hierarchy',
+      '/{app}/{env}',
+      '--var',
+      'app=shop',
+      '--var',
+      'env=dev',
+      '--account',
+      '111122223333',
+      '--ref',
+      '<<resolve:secretsmanager:shop/api:SecretString:token>>',
     ]);
     expect(r.code).toBe(0);
     const policy = JSON.parse(r.stdout);

@@ -38,7 +38,13 @@ const schema = z.object({
 describe('masking', () => {
   it('masks secret leaves in inspect, JSON and String, keeps raw values on access', () => {
     const cfg = freezeMasked({ a: 'visible', db: { pw: 'hunter2-secret' } }, new Set(['db.pw']));
-    for (const text of [inspect(cfg, { depth: null }), JSON.stringify(cfg), String(cfg), `${cfg.db}`, JSON.stringify({ cfg })]) {
+    for (const text of [
+      inspect(cfg, { depth: null }),
+      JSON.stringify(cfg),
+      String(cfg),
+      `${cfg.db}`,
+      JSON.stringify({ cfg }),
+    ]) {
       expect(text).not.toContain('hunter2-secret');
     }
     expect(inspect(cfg)).toContain('visible');
@@ -50,7 +56,10 @@ describe('masking', () => {
 
 describe('schema keys', () => {
   it('walks objects and unwraps optional/default', () => {
-    const s = z.object({ a: z.string(), b: z.object({ c: z.number().optional(), d: z.string().default('x') }).optional() });
+    const s = z.object({
+      a: z.string(),
+      b: z.object({ c: z.number().optional(), d: z.string().default('x') }).optional(),
+    });
     expect(schemaKeys(s)).toEqual(['a', 'b.c', 'b.d']);
   });
 });
@@ -79,7 +88,9 @@ describe('loadConfig on the local provider', () => {
       missing: z.string(),
       db: z.object({ password: z.string().max(3) }),
     });
-    const err = (await loadConfig({ schema: strict, hierarchy, resolver: resolver() }).catch((e: unknown) => e)) as StrataError;
+    const err = (await loadConfig({ schema: strict, hierarchy, resolver: resolver() }).catch(
+      (e: unknown) => e,
+    )) as StrataError;
     expect(err.code).toBe('LOAD_FAILED');
     expect(err.issues.map((i) => i.key).sort()).toEqual(['db.password', 'logLevel', 'missing', 'port']);
     expect(err.issues.find((i) => i.key === 'logLevel')?.source).toBe('/acme/shop/dev/log-level');
@@ -94,7 +105,9 @@ describe('loadConfig on the local provider', () => {
       hierarchy,
       resolver: resolver(),
     });
-    expect(sources.get('logLevel')?.entry?.origin.overrides.map((o) => o.parameter)).toEqual(['/acme/log-level']);
+    expect(sources.get('logLevel')?.entry?.origin.overrides.map((o) => o.parameter)).toEqual([
+      '/acme/log-level',
+    ]);
     expect(sources.get('db.password')?.secret).toBe(true);
   });
 
@@ -112,14 +125,23 @@ describe('loadConfig on the local provider', () => {
   it('hot reload validates before replacing; an invalid change keeps the old config', async () => {
     const t = tree();
     const backend = new LocalBackend(t);
-    const handle = await watchConfig({ schema: schema.omit({ apiKey: true }), hierarchy, resolver: new Resolver({ backend }) });
+    const handle = await watchConfig({
+      schema: schema.omit({ apiKey: true }),
+      hierarchy,
+      resolver: new Resolver({ backend }),
+    });
     const seen: string[][] = [];
     handle.subscribe((c) => seen.push(c.changed));
     t.parameters.set('/acme/shop/dev/log-level', { value: 'info', type: 'String', version: 2, labels: [] });
     const change = await handle.refresh();
     expect(change?.changed).toEqual(['logLevel']);
     expect(handle.current.logLevel).toBe('info');
-    t.parameters.set('/acme/shop/dev/log-level', { value: 'nonsense', type: 'String', version: 3, labels: [] });
+    t.parameters.set('/acme/shop/dev/log-level', {
+      value: 'nonsense',
+      type: 'String',
+      version: 3,
+      labels: [],
+    });
     await expect(handle.refresh()).rejects.toMatchObject({ code: 'LOAD_FAILED' });
     expect(handle.current.logLevel).toBe('info');
     expect(seen).toEqual([['logLevel']]);
@@ -182,10 +204,16 @@ describe('iam-policy', () => {
       'arn:aws:ssm:eu-west-1:111122223333:parameter/acme/shop/dev',
       'arn:aws:ssm:eu-west-1:111122223333:parameter/acme/shop/dev/*',
     ]);
-    expect(by.StrataReadParameters?.Resource).toEqual(['arn:aws:ssm:eu-west-1:111122223333:parameter/shared/flag']);
-    expect(by.StrataReadSecrets?.Resource).toEqual(['arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/db-??????']);
+    expect(by.StrataReadParameters?.Resource).toEqual([
+      'arn:aws:ssm:eu-west-1:111122223333:parameter/shared/flag',
+    ]);
+    expect(by.StrataReadSecrets?.Resource).toEqual([
+      'arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/db-??????',
+    ]);
     expect(by.StrataDecryptViaServices?.Condition).toEqual({
-      StringEquals: { 'kms:ViaService': ['ssm.eu-west-1.amazonaws.com', 'secretsmanager.eu-west-1.amazonaws.com'] },
+      StringEquals: {
+        'kms:ViaService': ['ssm.eu-west-1.amazonaws.com', 'secretsmanager.eu-west-1.amazonaws.com'],
+      },
     });
     expect(by.StrataDecryptReferences).toBeUndefined();
   });

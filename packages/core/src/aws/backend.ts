@@ -4,7 +4,14 @@
  * retries off (Strata retries), honouring the standard environment (AWS_REGION, AWS_PROFILE,
  * AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_SSM, …) through the SDK's default providers.
  */
-import { DecryptCommand, KMSClient } from '@aws-sdk/client-kms';
+import {
+  DecryptCommand,
+  EncryptCommand,
+  GenerateDataKeyCommand,
+  GenerateRandomCommand,
+  KMSClient,
+  ReEncryptCommand,
+} from '@aws-sdk/client-kms';
 import {
   BatchGetSecretValueCommand,
   DescribeSecretCommand,
@@ -22,6 +29,10 @@ import pLimit from 'p-limit';
 import type {
   Backend,
   KmsBackend,
+  KmsDataKeyInput,
+  KmsDecryptInput,
+  KmsEncryptInput,
+  KmsReEncryptInput,
   Outcome,
   ParameterBackend,
   ParameterQuery,
@@ -116,6 +127,29 @@ function matchesQuery(p: Parameter, q: ParameterQuery): boolean {
   if (p.Selector !== undefined && p.Selector !== '') return p.Selector === sel;
   if (q.version !== undefined) return p.Version === q.version;
   return true;
+}
+
+/** A Secrets Manager value (from BatchGetSecretValue or GetSecretValue) as a record for the id asked. */
+function toSecretRecord(
+  id: string,
+  sv: {
+    Name?: string;
+    ARN?: string;
+    VersionId?: string;
+    VersionStages?: string[];
+    SecretString?: string;
+    SecretBinary?: Uint8Array;
+  },
+): SecretRecord {
+  return {
+    id,
+    name: sv.Name!,
+    arn: sv.ARN!,
+    versionId: sv.VersionId ?? '',
+    stages: sv.VersionStages ?? [],
+    ...(sv.SecretString !== undefined ? { secretString: sv.SecretString } : {}),
+    ...(sv.SecretBinary !== undefined ? { secretBinary: sv.SecretBinary } : {}),
+  };
 }
 
 export function queryString(q: ParameterQuery): string {
@@ -376,18 +410,7 @@ class SecretsApi implements SecretBackend {
                     (s.ARN && parseArn(s.ARN)?.resource === parseArn(q.secretId)?.resource),
                 );
                 if (sv) {
-                  results.set(q, {
-                    ok: true,
-                    value: {
-                      id: q.secretId,
-                      name: sv.Name!,
-                      arn: sv.ARN!,
-                      versionId: sv.VersionId ?? '',
-                      stages: sv.VersionStages ?? [],
-                      ...(sv.SecretString !== undefined ? { secretString: sv.SecretString } : {}),
-                      ...(sv.SecretBinary !== undefined ? { secretBinary: sv.SecretBinary } : {}),
-                    },
-                  });
+                  results.set(q, { ok: true, value: toSecretRecord(q.secretId, sv) });
                   continue;
                 }
                 const e = (out.Errors ?? []).find(
@@ -432,18 +455,7 @@ class SecretsApi implements SecretBackend {
           ),
         ).then(
           (sv) => {
-            results.set(q, {
-              ok: true,
-              value: {
-                id: q.secretId,
-                name: sv.Name!,
-                arn: sv.ARN!,
-                versionId: sv.VersionId ?? '',
-                stages: sv.VersionStages ?? [],
-                ...(sv.SecretString !== undefined ? { secretString: sv.SecretString } : {}),
-                ...(sv.SecretBinary !== undefined ? { secretBinary: sv.SecretBinary } : {}),
-              },
-            });
+            results.set(q, { ok: true, value: toSecretRecord(q.secretId, sv) });
           },
           (error: StrataError) => {
             results.set(q, { ok: false, error });
@@ -470,22 +482,104 @@ class SecretsApi implements SecretBackend {
   }
 }
 
+/**
+ * KMS through the same rate limiter (one bucket per region for every KMS operation, as AWS shares
+ * one quota), timeout and full-jitter retries as every other call: a ThrottlingException from
+ * Decrypt, Encrypt, GenerateDataKey or ReEncrypt is retried. The region is the key ARN's, else the
+ * backend's. Error messages name the operation and the key, never a plaintext.
+ */
 class KmsApi implements KmsBackend {
   constructor(private readonly b: AwsBackend) {}
   get region(): string {
     return this.b.region;
   }
+
+  private send<T>(
+    op: string,
+    keyId: string | undefined,
+    call: (client: KMSClient, abortSignal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const region = keyId ? regionOf(keyId, this.b.region) : this.b.region;
+    return this.b.run('kms', region, op, keyId ?? 'kms ciphertext', (abortSignal) =>
+      call(this.b.client<KMSClient>('kms', region), abortSignal),
+    );
+  }
+
   async decrypt(ciphertext: Uint8Array, context?: Record<string, string>): Promise<Uint8Array> {
-    const out = await this.b.run('kms', this.b.region, 'Decrypt', 'kms ciphertext', (abortSignal) =>
-      this.b.client<KMSClient>('kms', this.b.region).send(
+    return (await this.decryptWithKey({ ciphertext, ...(context ? { context } : {}) })).plaintext;
+  }
+
+  async decryptWithKey(input: KmsDecryptInput): Promise<{ keyId: string; plaintext: Uint8Array }> {
+    const out = await this.send('Decrypt', input.keyId, (c, abortSignal) =>
+      c.send(
         new DecryptCommand({
-          CiphertextBlob: ciphertext,
-          ...(context ? { EncryptionContext: context } : {}),
+          CiphertextBlob: input.ciphertext,
+          ...(input.keyId ? { KeyId: input.keyId } : {}),
+          ...(input.context ? { EncryptionContext: input.context } : {}),
         }),
         { abortSignal },
       ),
     );
     if (!out.Plaintext) throw new StrataError('DECRYPT_FAILED', 'kms:Decrypt returned no plaintext');
+    return { keyId: out.KeyId ?? input.keyId ?? '', plaintext: out.Plaintext };
+  }
+
+  async encrypt(input: KmsEncryptInput): Promise<{ keyId: string; ciphertext: Uint8Array }> {
+    const out = await this.send('Encrypt', input.keyId, (c, abortSignal) =>
+      c.send(
+        new EncryptCommand({
+          KeyId: input.keyId,
+          Plaintext: input.plaintext,
+          ...(input.context ? { EncryptionContext: input.context } : {}),
+        }),
+        { abortSignal },
+      ),
+    );
+    if (!out.CiphertextBlob) throw new StrataError('AWS_ERROR', `kms:Encrypt ${input.keyId}: no ciphertext`);
+    return { keyId: out.KeyId ?? input.keyId, ciphertext: out.CiphertextBlob };
+  }
+
+  async generateDataKey(
+    input: KmsDataKeyInput,
+  ): Promise<{ keyId: string; plaintext: Uint8Array; ciphertext: Uint8Array }> {
+    const out = await this.send('GenerateDataKey', input.keyId, (c, abortSignal) =>
+      c.send(
+        new GenerateDataKeyCommand({
+          KeyId: input.keyId,
+          NumberOfBytes: input.bytes,
+          ...(input.context ? { EncryptionContext: input.context } : {}),
+        }),
+        { abortSignal },
+      ),
+    );
+    if (!out.Plaintext || !out.CiphertextBlob)
+      throw new StrataError('AWS_ERROR', `kms:GenerateDataKey ${input.keyId}: incomplete response`);
+    return { keyId: out.KeyId ?? input.keyId, plaintext: out.Plaintext, ciphertext: out.CiphertextBlob };
+  }
+
+  async reEncrypt(input: KmsReEncryptInput): Promise<{ keyId: string; ciphertext: Uint8Array }> {
+    const toContext = input.toContext ?? input.context;
+    const out = await this.send('ReEncrypt', input.toKeyId, (c, abortSignal) =>
+      c.send(
+        new ReEncryptCommand({
+          CiphertextBlob: input.ciphertext,
+          DestinationKeyId: input.toKeyId,
+          ...(input.context ? { SourceEncryptionContext: input.context } : {}),
+          ...(toContext ? { DestinationEncryptionContext: toContext } : {}),
+        }),
+        { abortSignal },
+      ),
+    );
+    if (!out.CiphertextBlob)
+      throw new StrataError('AWS_ERROR', `kms:ReEncrypt ${input.toKeyId}: no ciphertext`);
+    return { keyId: out.KeyId ?? input.toKeyId, ciphertext: out.CiphertextBlob };
+  }
+
+  async generateRandom(bytes: number): Promise<Uint8Array> {
+    const out = await this.send('GenerateRandom', undefined, (c, abortSignal) =>
+      c.send(new GenerateRandomCommand({ NumberOfBytes: bytes }), { abortSignal }),
+    );
+    if (!out.Plaintext) throw new StrataError('AWS_ERROR', 'kms:GenerateRandom returned no bytes');
     return out.Plaintext;
   }
 }

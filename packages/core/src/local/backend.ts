@@ -24,8 +24,12 @@
  * makes it a SecureString); every file under `DIR/secrets/` is a secret named by its path.
  *
  * Local KMS: a `<<resolve:kms:…>>` ciphertext is base64 of `strata-local:` + the plaintext.
- * It is NOT encryption; it exists so examples and tests run offline.
+ * It is NOT encryption; it exists so examples and tests run offline. The local backend also
+ * answers Encrypt, GenerateDataKey (a random data key "wrapped" the same way), ReEncrypt and
+ * GenerateRandom, so `createKmsCrypto` and `strata encrypt`/`seal` work offline: Encryption SDK
+ * messages made against it are real AES-GCM, but their data key is readable by anyone.
  */
+import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -291,18 +295,46 @@ export class LocalBackend implements Backend {
         return tree().secrets.has(id) ? 'local-1' : undefined;
       },
     };
+    const localKeyArn = (keyId?: string) =>
+      keyId?.startsWith('arn:') ? keyId : `arn:aws:kms:${region}:000000000000:key/${keyId ?? 'local'}`;
+    const prefix = Buffer.from(LOCAL_KMS_PREFIX, 'utf8');
+    const wrap = (plaintext: Uint8Array) => new Uint8Array(Buffer.concat([prefix, plaintext]));
+    const unwrap = (ciphertext: Uint8Array): Uint8Array => {
+      const buf = Buffer.from(ciphertext);
+      if (buf.length < prefix.length || !buf.subarray(0, prefix.length).equals(prefix)) {
+        throw new StrataError(
+          'DECRYPT_FAILED',
+          'local kms: ciphertext was not made by localKmsCiphertext() or the local backend',
+        );
+      }
+      return new Uint8Array(buf.subarray(prefix.length));
+    };
     this.kms = {
       region,
       async decrypt(ciphertext: Uint8Array) {
         stats.call('local:Decrypt');
-        const text = Buffer.from(ciphertext).toString('utf8');
-        if (!text.startsWith(LOCAL_KMS_PREFIX)) {
-          throw new StrataError(
-            'DECRYPT_FAILED',
-            'local kms: ciphertext was not made by localKmsCiphertext()',
-          );
-        }
-        return new Uint8Array(Buffer.from(text.slice(LOCAL_KMS_PREFIX.length), 'utf8'));
+        return unwrap(ciphertext);
+      },
+      async decryptWithKey(input) {
+        stats.call('local:Decrypt');
+        return { keyId: input.keyId ?? localKeyArn(), plaintext: unwrap(input.ciphertext) };
+      },
+      async encrypt(input) {
+        stats.call('local:Encrypt');
+        return { keyId: localKeyArn(input.keyId), ciphertext: wrap(input.plaintext) };
+      },
+      async generateDataKey(input) {
+        stats.call('local:GenerateDataKey');
+        const plaintext = new Uint8Array(randomBytes(input.bytes));
+        return { keyId: localKeyArn(input.keyId), plaintext, ciphertext: wrap(plaintext) };
+      },
+      async reEncrypt(input) {
+        stats.call('local:ReEncrypt');
+        return { keyId: localKeyArn(input.toKeyId), ciphertext: wrap(unwrap(input.ciphertext)) };
+      },
+      async generateRandom(bytes: number) {
+        stats.call('local:GenerateRandom');
+        return new Uint8Array(randomBytes(bytes));
       },
     };
   }

@@ -6,9 +6,11 @@ import { readFileSync } from 'node:fs';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import {
   buildLevels,
+  createKmsCrypto,
   createResolver,
   type HierarchyInput,
   isStrataError,
+  kmsReference,
   parseLocalTree,
   parseTemplate,
   type Reference,
@@ -23,6 +25,7 @@ import { buildIamPolicy } from '../iam.js';
 import { MASK, maskedCopy } from '../mask.js';
 import { runChild } from './exec.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
+import { registerKmsCommands } from './kms.js';
 
 interface GlobalOpts {
   region?: string;
@@ -205,18 +208,31 @@ export function buildProgram(): Command {
       .command(name)
       .description(desc)
       .requiredOption('--from <file>', 'YAML/JSON tree: nested keys, {value, type: SecureString} for secrets')
-      .requiredOption('--path <prefix>', 'parameter path prefix, e.g. /acme/shop/dev');
+      .requiredOption('--path <prefix>', 'parameter path prefix, e.g. /acme/shop/dev')
+      .option(
+        '--key-id <kms-key>',
+        'KMS key for SecureStrings (default: aws/ssm); with it, SecureStrings over 4 KB are envelope-encrypted',
+      );
   putLike('put', 'write a tree of parameters (SecureString for secrets, Advanced tier only above 4 KB)')
     .option('--dry-run', 'show the diff, write nothing')
-    .option('--key-id <kms-key>', 'KMS key for SecureStrings (default: aws/ssm)')
     .action(async (o: { from: string; path: string; dryRun?: boolean; keyId?: string }) => {
       await putTree(g(), o, o.dryRun === true);
     });
   putLike('diff', 'show what `put` would change (secret values never printed)').action(
-    async (o: { from: string; path: string }) => {
+    async (o: { from: string; path: string; keyId?: string }) => {
       await putTree(g(), o, true);
     },
   );
+
+  registerKmsCommands(program, {
+    session: () => {
+      const r = resolverFrom(g());
+      return { crypto: createKmsCrypto({ backend: r.backend }), close: () => r.close() };
+    },
+    json: () => g().json === true,
+    out,
+    err,
+  });
 
   hierarchyOptions(
     program
@@ -280,37 +296,66 @@ async function putTree(
     );
   }
   const tree = parseLocalTree({ parameters: { [o.path]: doc } }, o.from);
-  const items = [...tree.parameters].map(([name, p]) => ({
-    name,
-    ...p,
-    bytes: Buffer.byteLength(p.value, 'utf8'),
-  }));
+  const r = resolverFrom(g);
+  // SecureStrings over the Standard tier's 4 KB, with --key-id: envelope-encrypted (gzip first when
+  // smaller) and stored as a String holding <<resolve:kms:…>>, when that avoids the Advanced tier
+  // or is the only way to fit 8 KB. See the loader README.
+  const envelopes = await envelopeLargeSecrets(r, [...tree.parameters], o.keyId);
+  const items = [...tree.parameters].map(([name, p]) => {
+    const env = envelopes.get(name);
+    return env
+      ? {
+          name,
+          ...p,
+          type: 'String' as const,
+          stored: env,
+          envelope: true,
+          bytes: Buffer.byteLength(env, 'utf8'),
+        }
+      : { name, ...p, stored: p.value, envelope: false, bytes: Buffer.byteLength(p.value, 'utf8') };
+  });
   const tooBig = items.filter((i) => i.bytes > ADVANCED_MAX);
   if (tooBig.length > 0) {
+    const secretHint =
+      !o.keyId && tooBig.some((i) => i.type === 'SecureString')
+        ? ' Give --key-id KEY (a customer managed KMS key) to store large SecureStrings envelope-encrypted and compressed.'
+        : '';
     const e = new StrataError(
       'VALIDATION',
-      `${tooBig.length} value(s) exceed Parameter Store's 8 KB limit: ${tooBig.map((i) => `${i.name} (${i.bytes} bytes)`).join(', ')}. Nothing was written.`,
+      `${tooBig.length} value(s) exceed Parameter Store's 8 KB limit: ${tooBig.map((i) => `${i.name} (${i.bytes} bytes${i.envelope ? ' even envelope-encrypted' : ''})`).join(', ')}. Nothing was written.${secretHint}`,
     );
     (e as { exitCode?: number }).exitCode = EXIT.TOO_LARGE;
     throw e;
   }
-  const r = resolverFrom(g);
   const current = await r.backend.ssm.getParameters(items.map((i) => ({ name: i.name })));
-  const plan = items.map((i, n) => {
-    const c = current[n]!;
-    const tier = i.bytes > STANDARD_MAX ? 'Advanced' : 'Standard';
-    const action = !c.ok
-      ? 'create'
-      : c.value.value === i.value && c.value.type === i.type
-        ? 'unchanged'
-        : 'update';
-    return { ...i, tier, action, currentVersion: c.ok ? c.value.version : undefined };
-  });
-  const secret = (i: { type: string }) => i.type === 'SecureString';
+  const plan = await Promise.all(
+    items.map(async (i, n) => {
+      const c = current[n]!;
+      const tier = i.bytes > STANDARD_MAX ? 'Advanced' : 'Standard';
+      let same = c.ok && c.value.value === i.stored && c.value.type === i.type;
+      if (c.ok && i.envelope && c.value.type === 'String' && c.value.value.startsWith('<<resolve:kms:')) {
+        // a fresh envelope never equals the stored one: compare the plaintexts
+        same = await r.resolveTemplate(c.value.value).then(
+          (cur) => cur.value === i.value,
+          () => false,
+        );
+      }
+      const action = !c.ok ? 'create' : same ? 'unchanged' : 'update';
+      return { ...i, tier, action, currentVersion: c.ok ? c.value.version : undefined };
+    }),
+  );
+  const secret = (i: { type: string; envelope: boolean }) => i.type === 'SecureString' || i.envelope;
   if (g.json && dryRun) {
     out(
       JSON.stringify(
-        plan.map((p) => ({ name: p.name, action: p.action, type: p.type, tier: p.tier, bytes: p.bytes })),
+        plan.map((p) => ({
+          name: p.name,
+          action: p.action,
+          type: p.type,
+          tier: p.tier,
+          bytes: p.bytes,
+          ...(p.envelope ? { envelope: true } : {}),
+        })),
         null,
         2,
       ),
@@ -322,7 +367,7 @@ async function putTree(
       const sign = p.action === 'create' ? '+' : p.action === 'update' ? '~' : '=';
       const shown = secret(p) ? MASK : JSON.stringify(p.value);
       out(
-        `${sign} ${p.name} ${p.type}${p.tier === 'Advanced' ? ' (Advanced tier)' : ''}${p.action === 'unchanged' ? '' : ` = ${shown}`}`,
+        `${sign} ${p.name} ${p.type}${p.envelope ? ' (envelope-encrypted SecureString)' : ''}${p.tier === 'Advanced' ? ' (Advanced tier)' : ''}${p.action === 'unchanged' ? '' : ` = ${shown}`}`,
       );
     }
     const n = (a: string) => plan.filter((p) => p.action === a).length;
@@ -347,7 +392,7 @@ async function putTree(
     await client.send(
       new PutParameterCommand({
         Name: p.name,
-        Value: p.value,
+        Value: p.stored,
         Type: p.type,
         Tier: p.tier as 'Standard' | 'Advanced',
         Overwrite: true,
@@ -363,12 +408,42 @@ async function putTree(
     written: todo.length,
     unchanged: plan.length - todo.length,
     advanced: todo.filter((p) => p.tier === 'Advanced').length,
+    envelope: todo.filter((p) => p.envelope).length,
   };
   if (g.json) out(JSON.stringify(summary));
   else
     out(
-      `wrote ${summary.written} parameter(s) under ${o.path} (${summary.unchanged} unchanged, ${summary.advanced} Advanced tier)`,
+      `wrote ${summary.written} parameter(s) under ${o.path} (${summary.unchanged} unchanged, ${summary.advanced} Advanced tier${summary.envelope ? `, ${summary.envelope} envelope-encrypted` : ''})`,
     );
+}
+
+/**
+ * For SecureStrings over 4 KB when a KMS key is given: the `<<resolve:kms:…>>` reference to store
+ * instead (a String parameter), when it fits the Standard tier, or when the value is over 8 KB and
+ * the reference fits the Advanced tier. Otherwise the value stays a SecureString (Advanced tier).
+ * The encryption context names the parameter (`parameter=NAME`: visible in CloudTrail on Decrypt).
+ */
+async function envelopeLargeSecrets(
+  r: Resolver,
+  params: Array<[string, { value: string; type: string }]>,
+  keyId: string | undefined,
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const large = params.filter(
+    ([, p]) => p.type === 'SecureString' && Buffer.byteLength(p.value, 'utf8') > STANDARD_MAX,
+  );
+  if (!keyId || large.length === 0) return out;
+  const crypto = createKmsCrypto({ backend: r.backend });
+  for (const [name, p] of large) {
+    const context = { parameter: name };
+    const enc = await crypto.encrypt(p.value, { keyId, mode: 'envelope', compress: true, context });
+    const ref = kmsReference(enc.ciphertext, context);
+    const refBytes = Buffer.byteLength(ref, 'utf8');
+    const valueBytes = Buffer.byteLength(p.value, 'utf8');
+    // Over 8 KB the envelope is the only chance (if it is still too big, put refuses and says so).
+    if (refBytes <= STANDARD_MAX || valueBytes > ADVANCED_MAX) out.set(name, ref);
+  }
+  return out;
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -5,7 +5,7 @@
  *
  * Adaptive: one client cannot see the others of a fleet, so the bucket also listens to AWS.
  * A throttled call halves the rate (at most once per half second, so one throttled burst counts
- * once) and drops the burst; each successful call raises it again by 5 % up to the configured
+ * once; never below 1 % of the configured rate) and drops the burst; each successful call raises it again by 5 % up to the configured
  * rate (additive-increase/multiplicative-decrease, as the SDK's adaptive retry mode does).
  * After a decrease the next token comes after a random part of a period, so clients throttled
  * together do not come back in lock-step.
@@ -18,7 +18,7 @@ export class RateLimiter {
   private tokens: number;
   private last: number;
   private queue: Array<() => void> = [];
-  private timer: Promise<void> | undefined;
+  private draining = false;
   private current: number;
   private lastDecrease = Number.NEGATIVE_INFINITY;
   readonly minRps: number;
@@ -31,7 +31,8 @@ export class RateLimiter {
     this.current = rps;
     this.tokens = this.burst;
     this.last = runtime.now();
-    this.minRps = Math.min(rps, 0.05);
+    // never below 1 % of the configured rate, so a burst of throttling cannot starve a client
+    this.minRps = rps / 100;
   }
 
   /** The rate in force now (requests per second). */
@@ -77,18 +78,24 @@ export class RateLimiter {
   }
 
   private drain(): void {
-    if (this.timer) return;
-    this.timer = (async () => {
-      while (this.queue.length > 0) {
-        this.refill();
-        if (this.tokens >= 1) {
-          this.tokens -= 1;
-          this.queue.shift()!();
-          continue;
+    // The flag is set before the loop starts: the loop may finish without awaiting, and must not
+    // leave a stale "draining" marker behind (that would strand every later waiter).
+    if (this.draining) return;
+    this.draining = true;
+    void (async () => {
+      try {
+        while (this.queue.length > 0) {
+          this.refill();
+          if (this.tokens >= 1) {
+            this.tokens -= 1;
+            this.queue.shift()!();
+            continue;
+          }
+          await this.runtime.sleep(Math.max(1, Math.ceil(((1 - this.tokens) / this.current) * 1000)));
         }
-        await this.runtime.sleep(Math.max(1, Math.ceil(((1 - this.tokens) / this.current) * 1000)));
+      } finally {
+        this.draining = false;
       }
-      this.timer = undefined;
     })();
   }
 }

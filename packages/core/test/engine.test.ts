@@ -197,3 +197,39 @@ describe('local backend', () => {
     expect(() => parseLocalTree({ params: {} })).toThrow(/unknown top-level key/);
   });
 });
+
+describe('rate limiter under throttling', () => {
+  it('never strands a waiter, even when the drain loop finishes without waiting', {
+    timeout: 5000,
+  }, async () => {
+    // every clock read moves time on by 1 ms (half a token at 500/s): the drain loop then finds a
+    // token without waiting, which once left it marked as running forever
+    let t = 0;
+    const rt: Runtime = {
+      now: () => {
+        t += 1;
+        return t;
+      },
+      sleep: async (ms: number) => {
+        t += ms;
+      },
+      random: () => 0.5,
+    };
+    const rl = new RateLimiter(500, rt, 1);
+    for (let i = 0; i < 50; i++) await Promise.all([rl.acquire(), rl.acquire(), rl.acquire()]);
+    expect(rl.rate).toBe(500);
+  });
+
+  it('halves the rate on throttling (once per half second) and recovers on success', () => {
+    let t = 0;
+    const rl = new RateLimiter(40, { now: () => t, sleep: async () => {}, random: () => 0.5 });
+    rl.onThrottle();
+    rl.onThrottle(); // same burst: counted once
+    expect(rl.rate).toBe(20);
+    t += 600;
+    rl.onThrottle();
+    expect(rl.rate).toBe(10);
+    for (let i = 0; i < 100; i++) rl.onSuccess();
+    expect(rl.rate).toBe(40);
+  });
+});

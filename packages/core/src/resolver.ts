@@ -74,6 +74,11 @@ export interface ResolverOptions {
    */
   staleWhileRevalidate?: boolean;
   /**
+   * How long reads are collected into one batch, ms. 0 (default): the current tick only. A
+   * server resolving for many callers that arrive a few ms apart (the operator) uses ~10.
+   */
+  batchWindowMs?: number;
+  /**
    * Envelope-encrypted kms references (Encryption SDK messages): data-key cache limits, and which
    * keys may decrypt (default: discovery, like KMS Decrypt). KMS calls go through `backend`.
    */
@@ -151,13 +156,17 @@ const DEFAULT_TTL: Record<SourceService, number> = { ssm: 300_000, secretsmanage
 class Batcher<Q, R> {
   private pending: Array<{ q: Q; resolve: (o: Outcome<R>) => void; reject: (e: unknown) => void }> = [];
   private scheduled = false;
-  constructor(private readonly run: (qs: Q[]) => Promise<Outcome<R>[]>) {}
+  constructor(
+    private readonly run: (qs: Q[]) => Promise<Outcome<R>[]>,
+    private readonly windowMs = 0,
+  ) {}
   load(q: Q): Promise<R> {
     return new Promise<Outcome<R>>((resolve, reject) => {
       this.pending.push({ q, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => this.flush());
+        if (this.windowMs > 0) setTimeout(() => this.flush(), this.windowMs);
+        else setImmediate(() => this.flush());
       }
     }).then((o) => {
       if (o.ok) return o.value;
@@ -213,8 +222,8 @@ export class Resolver {
     this.stats = (this.backend as { stats?: Stats }).stats ?? new Stats();
     this.ttl = { ...DEFAULT_TTL, ...opts.ttlMs };
     this.maxDepth = opts.maxDepth ?? 5;
-    this.paramBatcher = new Batcher((qs) => this.backend.ssm.getParameters(qs));
-    this.secretBatcher = new Batcher((qs) => this.backend.secrets.getSecrets(qs));
+    this.paramBatcher = new Batcher((qs) => this.backend.ssm.getParameters(qs), opts.batchWindowMs);
+    this.secretBatcher = new Batcher((qs) => this.backend.secrets.getSecrets(qs), opts.batchWindowMs);
     this.cache = new LRUCache<string, CacheValue, FetchContext>({
       max: opts.maxEntries ?? 10_000,
       ttl: 1, // every set passes its own ttl

@@ -6,10 +6,10 @@ import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubern
 import { makeInformer } from '@kubernetes/client-node';
 import { formatIssues, isStrataError, type Resolver } from '@strata/core';
 import type { Logger } from 'pino';
-import { decideWrite, desiredSecret } from './desired.js';
+import { decideWrite, desiredSecret, existingHash } from './desired.js';
 import { type KubeClient, KubeError, kubeClient, paths } from './kube.js';
 import type { Metrics } from './metrics.js';
-import { deniedSources, grantsFor } from './policy.js';
+import { deniedSources, grantsFor, sourcesOf } from './policy.js';
 import { type QueueResult, WorkQueue } from './queue.js';
 import { DependencyIndex, resolveSources } from './sources.js';
 import { nextStatus, parseDuration, type ReadyReason, statusChanged } from './status.js';
@@ -60,6 +60,9 @@ export class Controller {
     list: (): SecretSync[] => this.syncInformers.flatMap((i) => i.list() as SecretSync[]),
   };
   private generations = new Map<string, number>();
+  /** Content hash Strata last wrote per SecretSync: its own writes coming back are not re-queued. */
+  private lastWritten = new Map<string, string>();
+  private nsLabels = new Map<string, { labels: Record<string, string>; at: number }>();
   private eventTimes = new Map<string, number>();
   private synced: Record<string, boolean> = {};
   private running = false;
@@ -158,22 +161,83 @@ export class Controller {
     this.policies.on('add', requeueAll);
     this.policies.on('update', requeueAll);
     this.policies.on('delete', requeueAll);
-    const onSecret = (sec: SecretLike) => {
+    const onSecret = (sec: SecretLike, deleted: boolean) => {
       const owner = sec.metadata?.labels?.[SYNC_LABEL];
-      if (owner && sec.metadata?.namespace) this.queue.add(keyOf(sec.metadata.namespace, owner));
+      if (!owner || !sec.metadata?.namespace) return;
+      const key = keyOf(sec.metadata.namespace, owner);
+      // our own write coming back: nothing to repair
+      if (!deleted && existingHash(sec) === this.lastWritten.get(key)) return;
+      this.queue.add(key);
     };
     for (const inf of this.secretInformers) {
-      inf.on('update', onSecret);
-      inf.on('delete', onSecret);
+      inf.on('update', (sec) => onSecret(sec, false));
+      inf.on('delete', (sec) => onSecret(sec, true));
     }
     await Promise.all([...this.syncInformers, this.policies, ...this.secretInformers].map((i) => i.start()));
   }
 
   /** Start processing the queue (only the leader does). */
-  startWorkers(): void {
-    this.queue.start();
-    // level-triggered: everything known gets a reconcile when we start leading
+  async startWorkers(): Promise<void> {
+    // level-triggered: everything known gets a reconcile when we start leading; the sources of
+    // every allowed SecretSync are fetched first, all at once, so they batch into the fewest calls
+    await this.prewarm();
     for (const s of this.syncs.list()) this.queue.add(keyOf(s.metadata.namespace!, s.metadata.name));
+    this.queue.start();
+  }
+
+  /**
+   * Fetches every source that allowed SecretSyncs read, in one go (one batch per service), so
+   * the reconciles that follow hit the cache. Denied namespaces are skipped: no AWS call for them.
+   */
+  async prewarm(): Promise<void> {
+    const params = new Set<string>();
+    const paths = new Map<string, boolean>();
+    const secrets = new Set<string>();
+    for (const s of this.syncs.list()) {
+      try {
+        const ns = s.metadata.namespace!;
+        const grants = grantsFor(ns, await this.namespaceLabels(ns), this.policies.list() as SourcePolicy[]);
+        if (deniedSources(s.spec, grants).length > 0) continue;
+        const src = sourcesOf(s.spec);
+        for (const p of src.parameters) params.add(p);
+        for (const p of src.paths) paths.set(p.path, p.recursive || paths.get(p.path) === true);
+        for (const id of src.secrets) secrets.add(id);
+      } catch {
+        /* invalid spec: its reconcile reports it */
+      }
+    }
+    const r = this.o.resolver;
+    await Promise.allSettled([
+      ...[...params].map((name) => r.getParameter({ name })),
+      ...[...paths].map(([path, rec]) => r.getParametersByPath(path, rec)),
+      ...[...secrets].map((secretId) => r.getSecret({ secretId })),
+    ]);
+  }
+
+  private async namespaceLabels(ns: string): Promise<Record<string, string>> {
+    const hit = this.nsLabels.get(ns);
+    if (hit && Date.now() - hit.at < 30_000) return hit.labels;
+    const obj = await this.kube.get<{ metadata: { labels?: Record<string, string> } }>(paths.namespace(ns));
+    const labels = obj?.metadata.labels ?? {};
+    this.nsLabels.set(ns, { labels, at: Date.now() });
+    return labels;
+  }
+
+  /** From the informer's cache; a GET only when the cache does not have it (new, or just deleted). */
+  private async readSync(ns: string, name: string): Promise<SecretSync | undefined> {
+    for (const inf of this.syncInformers) {
+      const s = inf.get(name, ns);
+      if (s) return s;
+    }
+    return this.kube.get<SecretSync>(paths.secretSync(ns, name));
+  }
+
+  private async readSecret(ns: string, name: string): Promise<SecretLike | undefined> {
+    for (const inf of this.secretInformers) {
+      const s = inf.get(name, ns);
+      if (s) return s;
+    }
+    return this.kube.get<SecretLike>(paths.secret(ns, name));
   }
 
   async stopWorkers(): Promise<void> {
@@ -293,9 +357,10 @@ export class Controller {
 
   private async reconcileInner(key: string): Promise<QueueResult | undefined> {
     const [ns, name] = key.split('/') as [string, string];
-    const s = await this.kube.get<SecretSync>(paths.secretSync(ns, name));
+    const s = await this.readSync(ns, name);
     if (!s || s.metadata.deletionTimestamp) {
       this.deps.delete(key);
+      this.lastWritten.delete(key);
       this.o.metrics.reconciles.inc({ result: 'gone' });
       return undefined;
     }
@@ -303,8 +368,7 @@ export class Controller {
     const log = this.o.logger.child({ secretsync: key });
 
     // 1. policy: default deny, and no AWS call for a namespace without a grant
-    const nsObj = await this.kube.get<{ metadata: { labels?: Record<string, string> } }>(paths.namespace(ns));
-    const grants = grantsFor(ns, nsObj?.metadata.labels ?? {}, this.policies.list() as SourcePolicy[]);
+    const grants = grantsFor(ns, await this.namespaceLabels(ns), this.policies.list() as SourcePolicy[]);
     let denied: string[];
     try {
       denied = deniedSources(s.spec, grants);
@@ -349,7 +413,7 @@ export class Controller {
 
     // 3. write the Secret when its content differs
     const desired = desiredSecret(s, resolved.data);
-    const existing = await this.kube.get<SecretLike>(paths.secret(ns, s.spec.target.name));
+    const existing = await this.readSecret(ns, s.spec.target.name);
     const decision = decideWrite(s, desired, existing as Parameters<typeof decideWrite>[2]);
     if (decision.action === 'conflict') {
       await this.fail(s, 'Conflict', decision.reason);
@@ -366,6 +430,7 @@ export class Controller {
         await this.fail(s, 'WriteFailed', `could not write Secret ${s.spec.target.name}: ${errMessage(err)}`);
         throw err;
       }
+      this.lastWritten.set(key, desired.hash);
       this.o.metrics.secretWrites.inc({ action: decision.action });
       log.info(
         { secret: s.spec.target.name, action: decision.action, keys: Object.keys(resolved.data).length },

@@ -3,7 +3,7 @@
  * full control of the content type and body: server-side apply, merge patches of the status
  * subresource, Leases (MicroTime fields) and Events.
  */
-import { request } from 'node:https';
+import { Agent, type AgentOptions, request } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 
 export class KubeError extends Error {
@@ -18,6 +18,8 @@ export class KubeError extends Error {
 }
 
 export interface KubeClient {
+  /** Closes the keep-alive connections. */
+  close(): void;
   get<T>(path: string): Promise<T | undefined>;
   request<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T>;
   apply<T>(path: string, body: unknown, opts: { fieldManager: string; force?: boolean }): Promise<T>;
@@ -28,6 +30,9 @@ export function kubeClient(kc: KubeConfig): KubeClient {
   const server = kc.getCurrentCluster()?.server;
   if (!server) throw new Error('kubeconfig has no current cluster');
   const base = new URL(server);
+  // One keep-alive agent for every request: client-node builds a fresh Agent per call, which
+  // costs a TCP + TLS handshake each time on both ends (the operator bench measured ~7x the CPU).
+  let agent: Agent | undefined;
 
   const send = async <T>(
     method: string,
@@ -44,6 +49,20 @@ export function kubeClient(kc: KubeConfig): KubeClient {
       timeout: 30_000,
     };
     await kc.applyToHTTPSOptions(opts);
+    if (!agent) {
+      const o = opts as AgentOptions;
+      agent = new Agent({
+        keepAlive: true,
+        maxSockets: 64,
+        ...(o.ca ? { ca: o.ca } : {}),
+        ...(o.cert ? { cert: o.cert } : {}),
+        ...(o.key ? { key: o.key } : {}),
+        ...(o.pfx ? { pfx: o.pfx } : {}),
+        ...(o.passphrase ? { passphrase: o.passphrase } : {}),
+        ...(o.rejectUnauthorized !== undefined ? { rejectUnauthorized: o.rejectUnauthorized } : {}),
+      });
+    }
+    opts.agent = agent;
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     return new Promise<T>((resolve, reject) => {
       const req = request(opts, (res) => {
@@ -78,6 +97,7 @@ export function kubeClient(kc: KubeConfig): KubeClient {
   };
 
   return {
+    close: () => agent?.destroy(),
     async get<T>(path: string) {
       try {
         return await send<T>('GET', path);

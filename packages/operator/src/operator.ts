@@ -65,6 +65,8 @@ export class Operator {
         : createResolver({
             ...(o.resolver as ResolverOptions | undefined),
             staleWhileRevalidate: false,
+            // reconciles of many resources arrive a few ms apart: collect their reads into one batch
+            batchWindowMs: 10,
             onRefreshError: (e, source) =>
               this.logger.warn({ source, code: e.code }, 'refresh failed; serving last good value'),
           });
@@ -118,8 +120,12 @@ export class Operator {
     if (this.stopping || this.leading) return;
     this.leading = true;
     this.metrics.leader.set(1);
-    this.controller.startWorkers();
     this.sqs?.start();
+    this.controller
+      .startWorkers()
+      .catch((err: unknown) =>
+        this.logger.error({ error: (err as Error).message }, 'could not start workers'),
+      );
   }
 
   private async stopLeading(): Promise<void> {

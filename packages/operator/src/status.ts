@@ -64,9 +64,26 @@ export function nextStatus(
   };
 }
 
-/** True when the status would change (ignoring timestamps that only move when something else changes). */
+/** JSON with object keys sorted, so objects equal in content compare equal whatever their key order. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/**
+ * True when the status would change. The API server returns custom-resource fields in its own
+ * key order, so the comparison is on content, not on the serialisation.
+ */
 export function statusChanged(a: SecretSyncStatus | undefined, b: SecretSyncStatus): boolean {
-  return JSON.stringify(a ?? {}) !== JSON.stringify(b);
+  return canonicalJson(a ?? {}) !== canonicalJson(b);
 }
 
 /** `1h30m`, `45s` → ms. */

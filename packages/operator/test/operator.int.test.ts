@@ -78,6 +78,20 @@ async function putEvent(source: string, detailType: string, detail: unknown) {
   expect(out.FailedEntryCount).toBe(0);
 }
 
+/** Changes a parameter in SSM and announces it the way AWS does: EventBridge "Parameter Store Change". */
+async function changeParameter(name: string, value: string, type: 'String' | 'SecureString') {
+  await aws.ssm().send(new PutParameterCommand({ Name: name, Value: value, Type: type, Overwrite: true }));
+  await putEvent('aws.ssm', 'Parameter Store Change', { operation: 'Update', name, type });
+}
+
+/** Waits until a key of a Secret holds a value. */
+async function secretHolds(ns: string, name: string, key: string, value: string, timeoutMs = 30_000) {
+  await eventually(async () => decode((await readSecret(ns, name))?.data)[key] === value, {
+    what: `${ns}/${name} ${key} updated`,
+    timeoutMs,
+  });
+}
+
 function newOperator(identity: string, captured = capturedLogger()) {
   return operatorKubeConfig().then(
     (kc) =>
@@ -249,23 +263,8 @@ describe('strata operator on a real API server', () => {
   it('an SSM change delivered through EventBridge -> SQS updates the Secret and rolls the workload', async () => {
     const before = (await apps.readNamespacedDeployment({ namespace: NS, name: 'web' })).spec?.template
       .metadata?.annotations?.['strata.dev/content-hash'];
-    await aws.ssm().send(
-      new PutParameterCommand({
-        Name: '/app/dev/db-password',
-        Value: 'db-pw-v2',
-        Type: 'SecureString',
-        Overwrite: true,
-      }),
-    );
-    await putEvent('aws.ssm', 'Parameter Store Change', {
-      operation: 'Update',
-      name: '/app/dev/db-password',
-      type: 'SecureString',
-    });
-    await eventually(
-      async () => decode((await readSecret(NS, 'app-secret'))?.data)['db-password'] === 'db-pw-v2',
-      { what: 'Secret updated' },
-    );
+    await changeParameter('/app/dev/db-password', 'db-pw-v2', 'SecureString');
+    await secretHolds(NS, 'app-secret', 'db-password', 'db-pw-v2');
     const after = await eventually(
       async () => {
         const a = (await apps.readNamespacedDeployment({ namespace: NS, name: 'web' })).spec?.template
@@ -353,23 +352,8 @@ describe('strata operator on a real API server', () => {
     await new Promise((r) => setTimeout(r, 1500));
     expect(op.isLeader).toBe(true);
     expect(op2.isLeader).toBe(false);
-    await aws.ssm().send(
-      new PutParameterCommand({
-        Name: '/app/dev/db-host',
-        Value: 'db2.internal',
-        Type: 'String',
-        Overwrite: true,
-      }),
-    );
-    await putEvent('aws.ssm', 'Parameter Store Change', {
-      operation: 'Update',
-      name: '/app/dev/db-host',
-      type: 'String',
-    });
-    await eventually(
-      async () => decode((await readSecret(NS, 'app-secret'))?.data)['db-host'] === 'db2.internal',
-      { what: 'leader wrote' },
-    );
+    await changeParameter('/app/dev/db-host', 'db2.internal', 'String');
+    await secretHolds(NS, 'app-secret', 'db-host', 'db2.internal');
     expect(await op2.metrics.registry.getSingleMetricAsString('strata_secret_writes_total')).not.toMatch(
       /action="[a-z]+"} [1-9]/,
     );
@@ -401,26 +385,8 @@ describe('strata operator on a real API server', () => {
     });
     await eventually(async () => readSecret(NS, 'app2-secret'), { what: 'Secret created' });
     await restartApiserverFromState();
-    await aws.ssm().send(
-      new PutParameterCommand({
-        Name: '/app/dev/db-host',
-        Value: 'db3.internal',
-        Type: 'String',
-        Overwrite: true,
-      }),
-    );
-    await putEvent('aws.ssm', 'Parameter Store Change', {
-      operation: 'Update',
-      name: '/app/dev/db-host',
-      type: 'String',
-    });
-    await eventually(
-      async () => decode((await readSecret(NS, 'app2-secret'))?.data)['db-host'] === 'db3.internal',
-      {
-        what: 'update after apiserver restart',
-        timeoutMs: 60_000,
-      },
-    );
+    await changeParameter('/app/dev/db-host', 'db3.internal', 'String');
+    await secretHolds(NS, 'app2-secret', 'db-host', 'db3.internal', 60_000);
   });
 
   it('no secret value appears in logs, Events, status or metrics', async () => {

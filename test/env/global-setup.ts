@@ -4,6 +4,7 @@
  * already started (env vars), one left running by `npm run env:up`, else start one here and
  * stop it at teardown.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import {
@@ -43,7 +44,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   Object.assign(process.env, envVars(owned, ownedFile));
   return async () => {
     if (owned) {
-      const s = owned;
+      // tests may have restarted a server (restartApiserverFromState): the file has its new pid
+      const s = ownedFile && existsSync(ownedFile) ? (JSON.parse(readFileSync(ownedFile, 'utf8')) as EnvState) : owned;
       owned = undefined;
       ownedFile = undefined;
       await stopEnv(s);

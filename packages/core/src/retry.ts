@@ -34,6 +34,7 @@ export async function withRetry<T>(
 ): Promise<T> {
   const retry = { ...DEFAULT_RETRY, ...opts.retry };
   const rt = opts.runtime ?? systemRuntime;
+  let throttles = 0;
   return pRetry(
     async (attempt) => {
       try {
@@ -48,6 +49,10 @@ export async function withRetry<T>(
       minTimeout: 0,
       maxTimeout: 0,
       factor: 1,
+      // Throttling is the fleet's signal to slow down, not a fault: the rate limiter already backs
+      // off, so a throttled attempt spends only half a retry (every second one counts).
+      shouldConsumeRetry: ({ error }) =>
+        !(error instanceof StrataError && error.code === 'THROTTLED') || throttles++ % 2 === 1,
       shouldRetry: async ({ error, attemptNumber }) => {
         if (!(error instanceof StrataError) || !error.retryable) return false;
         opts.onRetry?.(error, attemptNumber);

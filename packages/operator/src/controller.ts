@@ -186,6 +186,16 @@ export class Controller {
   }
 
   /**
+   * A full refresh: drop the cache, fetch every allowed source at once (one batch per service:
+   * AWS calls scale with distinct sources), then reconcile every SecretSync against the warm cache.
+   */
+  async refreshAll(): Promise<void> {
+    this.o.resolver.clear();
+    await this.prewarm();
+    for (const s of this.syncs.list()) this.queue.add(keyOf(s.metadata.namespace!, s.metadata.name));
+  }
+
+  /**
    * Fetches every source that allowed SecretSyncs read, in one go (one batch per service), so
    * the reconciles that follow hit the cache. Denied namespaces are skipped: no AWS call for them.
    */

@@ -51,6 +51,7 @@ export class Operator {
   readonly logger: Logger;
   private readonly leader: LeaderElector | undefined;
   private readonly sqs: SqsConsumer | undefined;
+  private refreshTimer: NodeJS.Timeout | undefined;
   private servers: Server[] = [];
   private leading = false;
   private stopping = false;
@@ -128,9 +129,29 @@ export class Operator {
       );
   }
 
+  /** Every default refresh interval (± jitter) all sources are re-read in one batch: the fallback when events are missed. */
+  private scheduleFullRefresh(): void {
+    const base = this.o.defaultRefreshMs ?? 3_600_000;
+    const j = this.o.jitter ?? 0.1;
+    this.refreshTimer = setTimeout(
+      () => {
+        if (!this.leading) return;
+        this.controller
+          .refreshAll()
+          .catch((err: unknown) => this.logger.warn({ error: (err as Error).message }, 'full refresh failed'))
+          .finally(() => {
+            if (this.leading) this.scheduleFullRefresh();
+          });
+      },
+      Math.round(base * (1 - j + Math.random() * 2 * j)),
+    );
+    this.refreshTimer.unref();
+  }
+
   private async stopLeading(): Promise<void> {
     if (!this.leading) return;
     this.leading = false;
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
     this.metrics.leader.set(0);
     await this.sqs?.stop();
     await this.controller.stopWorkers();

@@ -127,10 +127,15 @@ function quote(text: string, max = ECHO_MAX): string {
 }
 
 function fail(w: Where, position: number, reason: string): never {
-  const echo = quote(w.input.slice(w.start, Math.min(w.end, w.start + ECHO_MAX + 1)));
+  // Echo the reference only up to the first whitespace: a reference is never split by whitespace,
+  // so text after it (an unterminated `<<resolve:` followed by a literal password) is never shown.
+  let stop = Math.min(w.end, w.start + ECHO_MAX + 1);
+  const ws = w.input.slice(w.start, stop).search(/\s/);
+  if (ws >= 0) stop = w.start + ws;
+  const echo = quote(w.input.slice(w.start, stop));
   throw new StrataError('PARSE_ERROR', `invalid reference at ${position}: ${reason} in ${echo}`, {
     position,
-    source: w.input.slice(w.start, Math.min(w.end, w.start + ECHO_MAX)),
+    source: w.input.slice(w.start, Math.min(stop, w.start + ECHO_MAX)),
   });
 }
 
@@ -535,10 +540,15 @@ function guard<T>(input: string, fn: () => T): T {
     return fn();
   } catch (err) {
     if (err instanceof StrataError) throw err;
-    throw new StrataError('PARSE_ERROR', `invalid reference at 0: internal parser error in ${quote(input)}`, {
-      position: 0,
-      cause: err,
-    });
+    // no echo of the input here: the failure is ours, not the input's, and the input may hold secrets
+    throw new StrataError(
+      'PARSE_ERROR',
+      `invalid reference at 0: internal parser error (input of ${input.length} characters)`,
+      {
+        position: 0,
+        cause: err,
+      },
+    );
   }
 }
 

@@ -12,10 +12,14 @@ export function packageProjects(
   root: string,
   env: Component[] = ['aws'],
 ): TestProjectInlineConfiguration[] {
+  // vitest runs tests in Vite's SSR environment: the workspace packages must resolve to their
+  // sources there too (the `strata-source` export condition), so no build is needed to test
   const resolve = { conditions: ['strata-source'] };
+  const ssr = { resolve: { conditions: ['strata-source'], externalConditions: ['strata-source'] } };
   return [
     {
       resolve,
+      ssr,
       test: {
         name: `${name}:unit`,
         root,
@@ -26,6 +30,7 @@ export function packageProjects(
     },
     {
       resolve,
+      ssr,
       test: {
         name: `${name}:integration`,
         root,

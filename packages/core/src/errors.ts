@@ -119,3 +119,21 @@ export function loadFailed(issues: Issue[], what = 'loading configuration'): Str
     },
   );
 }
+
+/**
+ * The issues an error stands for, each tagged with `key` (and `source`) where it has none: for
+ * aggregating many failures into one `loadFailed`. A foreign error becomes one AWS_ERROR issue
+ * whose message is cut short (it is not ours and could say anything).
+ */
+export function issuesOf(err: unknown, key: string, source?: string): Issue[] {
+  if (isStrataError(err)) {
+    return err.issues.map((i) => ({
+      ...i,
+      key: i.key ?? key,
+      ...(i.source || source ? { source: i.source ?? source } : {}),
+    }));
+  }
+  return [
+    { code: 'AWS_ERROR', key, message: err instanceof Error ? err.message.slice(0, 200) : 'unknown error' },
+  ];
+}

@@ -1,4 +1,4 @@
-export { parseArn, regionOf } from './aws/arn.js';
+export { parameterName, parseArn, regionOf, secretName } from './aws/arn.js';
 export { AwsBackend, type AwsBackendOptions } from './aws/backend.js';
 export type * from './backend.js';
 export * from './errors.js';

@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { regionOf } from './aws/arn.js';
+import { parameterName, regionOf, secretName } from './aws/arn.js';
 import { AwsBackend, type AwsBackendOptions, queryString } from './aws/backend.js';
 import type {
   Backend,
@@ -146,8 +146,10 @@ type CacheValue =
   | { kind: 'secret'; record: SecretRecord }
   | { kind: 'kms'; plaintext: string };
 
+/** Passed with each cache read: what to call on a miss or a refresh, and the source to name in errors. */
 interface FetchContext {
   source: string;
+  fetcher: () => Promise<CacheValue>;
 }
 
 const DEFAULT_TTL: Record<SourceService, number> = { ssm: 300_000, secretsmanager: 300_000, kms: 3_600_000 };
@@ -209,8 +211,6 @@ export class Resolver {
   private readonly runtime: Runtime;
   private readonly paramBatcher: Batcher<ParameterQuery, ParameterRecord>;
   private readonly secretBatcher: Batcher<SecretQuery, SecretRecord>;
-  /** Fetchers by cache key, so the cache's fetchMethod knows what to call. */
-  private readonly fetchers = new Map<string, () => Promise<CacheValue>>();
   /** Envelope (Encryption SDK) decryption, created on the first such reference. */
   private kmsCrypto: KmsCrypto | undefined;
 
@@ -233,11 +233,9 @@ export class Resolver {
       noDeleteOnFetchRejection: true,
       noDeleteOnStaleGet: true,
       perf: { now: () => this.runtime.now() },
-      fetchMethod: async (key, stale, { context }) => {
-        const fetcher = this.fetchers.get(key);
-        if (!fetcher) throw new StrataError('INVALID_INPUT', `no fetcher for ${context.source}`);
+      fetchMethod: async (_key, stale, { context }) => {
         try {
-          return await fetcher();
+          return await context.fetcher();
         } catch (err) {
           if (stale !== undefined && isStrataError(err) && err.code !== 'NOT_FOUND') {
             this.stats.refreshFailed();
@@ -256,9 +254,8 @@ export class Resolver {
     source: string,
     fetcher: () => Promise<CacheValue>,
   ): Promise<CacheValue> {
-    this.fetchers.set(key, fetcher);
     const status: LRUCache.Status<string, CacheValue, FetchContext> = {};
-    const v = await this.cache.fetch(key, { context: { source }, ttl: this.ttl[service], status });
+    const v = await this.cache.fetch(key, { context: { source, fetcher }, ttl: this.ttl[service], status });
     if (status.fetch === 'hit') this.stats.hit();
     else if (status.returnedStale) this.stats.stale();
     else this.stats.miss();
@@ -535,25 +532,17 @@ export class Resolver {
    * a secret name or ARN, or a path (everything under it). Returns how many entries were dropped.
    */
   invalidate(source: string): number {
-    const name = source.replace(/^arn:[^:]*:ssm:[^:]*:[^:]*:parameter(?=\/)/, '');
-    const secretName = source.replace(/^arn:[^:]*:secretsmanager:[^:]*:[^:]*:secret:/, '');
+    const param = parameterName(source);
+    const secret = secretName(source);
     let n = 0;
     for (const key of [...this.cache.keys()]) {
       const [kind, , id = ''] = key.split('|');
-      const base = id.replace(/:[^/:]*$/, (m) =>
-        /^:\d+$|^:[A-Za-z]/.test(m) && !id.startsWith('arn:') ? '' : m,
-      );
       const hit =
-        (kind === 'ssm' && (id === source || base === name || id.startsWith(`${name}:`))) ||
-        (kind === 'ssm-path' && (name === id || name.startsWith(`${id}/`) || id.startsWith(`${name}/`))) ||
-        (kind === 'sm' &&
-          (id === source ||
-            id === secretName ||
-            secretName.startsWith(`${id}-`) || // ARN suffix (-AbCdEf)
-            (id.startsWith('arn:') && (id.includes(`:secret:${secretName}`) || source.startsWith(id)))));
+        (kind === 'ssm' && parameterName(withoutSelector(id)) === param) ||
+        (kind === 'ssm-path' && (param === id || param.startsWith(`${id}/`) || id.startsWith(`${param}/`))) ||
+        (kind === 'sm' && secretName(id) === secret);
       if (hit) {
         this.cache.delete(key);
-        this.fetchers.delete(key);
         n++;
       }
     }
@@ -563,7 +552,6 @@ export class Resolver {
   /** Drops every cached value. */
   clear(): void {
     this.cache.clear();
-    this.fetchers.clear();
   }
 
   /**
@@ -662,6 +650,11 @@ function toIssue(err: unknown, key?: string, source?: string): Issue {
     ...(key !== undefined ? { key } : {}),
     ...(source !== undefined ? { source } : {}),
   };
+}
+
+/** `name:3` / `name:label` / `arn:…:parameter/x:3` → the name or ARN without its selector. */
+function withoutSelector(id: string): string {
+  return id.startsWith('arn:') ? id.split(':').slice(0, 6).join(':') : id.split(':')[0]!;
 }
 
 export function createResolver(opts: ResolverOptions = {}): Resolver {

@@ -9,6 +9,7 @@ import {
   type HierarchyInput,
   type Issue,
   isStrataError,
+  issuesOf,
   loadFailed,
   type Resolved,
   Resolver,
@@ -69,19 +70,6 @@ function resolverOf(r: Resolver | ResolverOptions | undefined): Resolver {
   return r instanceof Resolver ? r : createResolver(r ?? {});
 }
 
-function issueOf(err: unknown, key: string, source?: string): Issue[] {
-  if (isStrataError(err)) {
-    return err.issues.map((i) => ({
-      ...i,
-      key: i.key ?? key,
-      ...(i.source || source ? { source: i.source ?? source } : {}),
-    }));
-  }
-  return [
-    { code: 'AWS_ERROR', key, message: err instanceof Error ? err.message.slice(0, 200) : 'unknown error' },
-  ];
-}
-
 /** Loads once. Throws one StrataError (LOAD_FAILED) listing every missing or invalid key. */
 export async function loadConfigDetailed<S extends z.ZodType>(
   opts: ConfigOptions<S>,
@@ -111,7 +99,7 @@ export async function loadConfigDetailed<S extends z.ZodType>(
         });
       }
     } catch (err) {
-      issues.push(...issueOf(err, '(hierarchy)'));
+      issues.push(...issuesOf(err, '(hierarchy)'));
     }
   }
 
@@ -129,7 +117,7 @@ export async function loadConfigDetailed<S extends z.ZodType>(
     const [key, input] = refEntries[i]!;
     const fromEnv = opts.env && Object.hasOwn(opts.env, key) && environment[opts.env[key]!] === input;
     if (s.status === 'rejected') {
-      issues.push(...issueOf(s.reason, key, fromEnv ? opts.env![key] : undefined));
+      issues.push(...issuesOf(s.reason, key, fromEnv ? opts.env![key] : undefined));
       return;
     }
     const r: Resolved = s.value;
@@ -189,7 +177,7 @@ async function loadSealedFile(
   try {
     entries = readSealedFile(file);
   } catch (err) {
-    issues.push(...issueOf(err, '(sealed file)', file));
+    issues.push(...issuesOf(err, '(sealed file)', file));
     return;
   }
   const resolveOne = async (v: SealedValue): Promise<{ value: unknown; secret: boolean }> => {
@@ -208,7 +196,7 @@ async function loadSealedFile(
   settled.forEach((s, i) => {
     const key = list[i]![0];
     if (s.status === 'rejected') {
-      issues.push(...issueOf(s.reason, key, file));
+      issues.push(...issuesOf(s.reason, key, file));
       return;
     }
     for (const k of [...values.keys()]) if (normalizeKey(k) === normalizeKey(key)) values.delete(k);

@@ -12,7 +12,7 @@ import type { Metrics } from './metrics.js';
 import { deniedSources, grantsFor, sourcesOf } from './policy.js';
 import { type QueueResult, WorkQueue } from './queue.js';
 import { DependencyIndex, resolveSources } from './sources.js';
-import { nextStatus, parseDuration, type ReadyReason, statusChanged } from './status.js';
+import { jittered, nextStatus, parseDuration, type ReadyReason, statusChanged } from './status.js';
 import {
   API_VERSION,
   FIELD_MANAGER,
@@ -278,8 +278,7 @@ export class Controller {
 
   private refreshDelay(s: SecretSync): number {
     const base = parseDuration(s.spec.refreshInterval, this.o.defaultRefreshMs ?? 3_600_000);
-    const j = this.o.jitter ?? 0.1;
-    return Math.max(1000, Math.round(base * (1 - j + Math.random() * 2 * j)));
+    return Math.max(1000, jittered(base, this.o.jitter ?? 0.1));
   }
 
   private async event(
@@ -357,11 +356,6 @@ export class Controller {
       return await this.reconcileInner(key);
     } finally {
       end();
-      this.o.metrics.queueDepth.set(this.queue.depth);
-      const st = this.o.resolver.statsSnapshot();
-      for (const [op, n] of Object.entries(st.calls)) this.o.metrics.awsCalls.set({ operation: op }, n);
-      this.o.metrics.cacheHits.set(st.cache.hits);
-      this.o.metrics.cacheMisses.set(st.cache.misses);
     }
   }
 

@@ -1,7 +1,14 @@
 /** Prometheus metrics (prom-client, own registry). Labels never carry values; source ids only where bounded. */
+import type { StatsSnapshot } from '@strata/core';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-export function createMetrics() {
+/** Read when Prometheus scrapes, so the reconcile path does no metrics bookkeeping for them. */
+export interface MetricSources {
+  stats?: () => StatsSnapshot;
+  queueDepth?: () => number;
+}
+
+export function createMetrics(sources: MetricSources = {}) {
   const registry = new Registry();
   const m = {
     registry,
@@ -28,21 +35,33 @@ export function createMetrics() {
       help: 'AWS calls by operation (counter semantics, read from the resolver)',
       labelNames: ['operation'],
       registers: [registry],
+      collect() {
+        for (const [op, n] of Object.entries(sources.stats?.().calls ?? {})) this.set({ operation: op }, n);
+      },
     }),
     cacheHits: new Gauge({
       name: 'strata_cache_hits_total',
       help: 'Resolver cache hits',
       registers: [registry],
+      collect() {
+        this.set(sources.stats?.().cache.hits ?? 0);
+      },
     }),
     cacheMisses: new Gauge({
       name: 'strata_cache_misses_total',
       help: 'Resolver cache misses',
       registers: [registry],
+      collect() {
+        this.set(sources.stats?.().cache.misses ?? 0);
+      },
     }),
     queueDepth: new Gauge({
       name: 'strata_queue_depth',
       help: 'Keys waiting in the work queue',
       registers: [registry],
+      collect() {
+        this.set(sources.queueDepth?.() ?? 0);
+      },
     }),
     eventLag: new Histogram({
       name: 'strata_event_to_sync_seconds',

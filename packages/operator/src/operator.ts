@@ -13,6 +13,7 @@ import { kubeClient } from './kube.js';
 import { LeaderElector } from './leader.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { SqsConsumer } from './sqs.js';
+import { jittered } from './status.js';
 
 export interface OperatorOptions {
   kubeConfig: KubeConfig;
@@ -59,7 +60,11 @@ export class Operator {
 
   constructor(private readonly o: OperatorOptions) {
     this.logger = o.logger ?? pino({ name: 'strata-operator' });
-    this.metrics = createMetrics();
+    // read at scrape time; the arrows see the resolver and controller assigned below
+    this.metrics = createMetrics({
+      stats: () => this.resolver.statsSnapshot(),
+      queueDepth: () => this.controller.queue.depth,
+    });
     this.resolver =
       o.resolver && 'loadHierarchy' in o.resolver
         ? (o.resolver as Resolver)
@@ -131,8 +136,6 @@ export class Operator {
 
   /** Every default refresh interval (± jitter) all sources are re-read in one batch: the fallback when events are missed. */
   private scheduleFullRefresh(): void {
-    const base = this.o.defaultRefreshMs ?? 3_600_000;
-    const j = this.o.jitter ?? 0.1;
     this.refreshTimer = setTimeout(
       () => {
         if (!this.leading) return;
@@ -143,7 +146,7 @@ export class Operator {
             if (this.leading) this.scheduleFullRefresh();
           });
       },
-      Math.round(base * (1 - j + Math.random() * 2 * j)),
+      jittered(this.o.defaultRefreshMs ?? 3_600_000, this.o.jitter ?? 0.1),
     );
     this.refreshTimer.unref();
   }

@@ -14,10 +14,12 @@
 import {
   buildLevels,
   type HierarchyInput,
+  parameterName,
   parseArn,
   parseTemplate,
   type Reference,
   StrataError,
+  secretName,
 } from '@strata/core';
 import type { LabelSelector, SecretSyncSpec, SourcePolicy } from './types.js';
 
@@ -71,13 +73,6 @@ export function pathAllowed(path: string, grants: string[]): boolean {
   });
 }
 
-function secretName(id: string): string {
-  const arn = parseArn(id);
-  if (!arn) return id;
-  // secret:NAME-AbCdEf → NAME (the 6-character suffix AWS appends)
-  return arn.resource.replace(/^secret:/, '').replace(/-[A-Za-z0-9]{6}$/, '');
-}
-
 export function secretAllowed(id: string, grants: string[]): boolean {
   const name = secretName(id);
   return grants.some((g) => {
@@ -101,9 +96,7 @@ export function sourcesOf(spec: SecretSyncSpec): SpecSources {
   const out: SpecSources = { paths: [], parameters: [], secrets: [], kms: 0 };
   const addRef = (ref: Reference) => {
     if (ref.service === 'ssm') {
-      const name = parseArn(ref.name)
-        ? `/${parseArn(ref.name)!.resource.replace(/^parameter\//, '')}`
-        : ref.name;
+      const name = parameterName(ref.name);
       if (name.startsWith('/aws/reference/secretsmanager/'))
         out.secrets.push(name.slice('/aws/reference/secretsmanager/'.length));
       else out.parameters.push(name);

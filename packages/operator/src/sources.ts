@@ -2,10 +2,11 @@
 import {
   type HierarchyInput,
   type Issue,
-  isStrataError,
+  issuesOf,
   loadFailed,
   type Resolver,
   StrataError,
+  secretName,
 } from '@strata/core';
 import { type SpecSources, sourcesOf } from './policy.js';
 import type { SecretSyncSpec } from './types.js';
@@ -14,11 +15,6 @@ export interface ResolvedData {
   data: Record<string, string>;
   /** `ssm:/a/b` → version, `secret:prod/db` → version id. Never values. */
   versions: Array<{ source: string; version: string }>;
-}
-
-function issues(err: unknown, key: string): Issue[] {
-  if (isStrataError(err)) return err.issues.map((i) => ({ ...i, key: i.key ?? key }));
-  return [{ code: 'AWS_ERROR', key, message: 'unexpected error' }];
 }
 
 export async function resolveSources(spec: SecretSyncSpec, resolver: Resolver): Promise<ResolvedData> {
@@ -40,7 +36,7 @@ export async function resolveSources(spec: SecretSyncSpec, resolver: Resolver): 
               if (r.version) versions.set(`${r.service === 'ssm' ? 'ssm' : 'secret'}:${r.id}`, r.version);
           }
         } catch (err) {
-          problems.push(...issues(err, `sources[${i}].hierarchy`));
+          problems.push(...issuesOf(err, `sources[${i}].hierarchy`));
         }
       }
       if (s.refs) {
@@ -53,7 +49,7 @@ export async function resolveSources(spec: SecretSyncSpec, resolver: Resolver): 
                 versions.set(`${src.service === 'ssm' ? 'ssm' : 'secret'}:${src.id}`, src.version);
           }
         } catch (err) {
-          problems.push(...issues(err, `sources[${i}].refs`));
+          problems.push(...issuesOf(err, `sources[${i}].refs`));
         }
       }
       if (s.secretJSON) {
@@ -79,7 +75,7 @@ export async function resolveSources(spec: SecretSyncSpec, resolver: Resolver): 
             data[`${s.secretJSON.prefix ?? ''}${k}`] = typeof v === 'string' ? v : JSON.stringify(v);
           versions.set(`secret:${rec.name}`, rec.versionId);
         } catch (err) {
-          problems.push(...issues(err, `sources[${i}].secretJSON`));
+          problems.push(...issuesOf(err, `sources[${i}].secretJSON`));
         }
       }
     }),
@@ -125,13 +121,10 @@ export class DependencyIndex {
 
   /** Resources reading this secret (event ids may be names or ARNs; references too). */
   forSecret(id: string): string[] {
-    const norm = (x: string) =>
-      x.replace(/^arn:[^:]*:secretsmanager:[^:]*:[^:]*:secret:/, '').replace(/-[A-Za-z0-9]{6}$/, '');
-    const want = new Set([id, norm(id)]);
+    const name = secretName(id);
     const out: string[] = [];
-    for (const [key, s] of this.byKey) {
-      if (s.secrets.some((x) => want.has(x) || want.has(norm(x)) || norm(x) === norm(id))) out.push(key);
-    }
+    for (const [key, s] of this.byKey)
+      if (s.secrets.some((x) => x === id || secretName(x) === name)) out.push(key);
     return out;
   }
 

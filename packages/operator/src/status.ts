@@ -97,3 +97,8 @@ export function parseDuration(s: string | undefined, fallbackMs: number): number
   }
   return consumed === s.length && ms > 0 ? ms : fallbackMs;
 }
+
+/** `baseMs` spread uniformly over ±`fraction` (periodic refreshes of many resources do not line up). */
+export function jittered(baseMs: number, fraction: number, random: () => number = Math.random): number {
+  return Math.round(baseMs * (1 - fraction + random() * 2 * fraction));
+}

@@ -19,3 +19,17 @@ export function regionOf(nameOrArn: string, fallback: string): string {
   const arn = parseArn(nameOrArn);
   return arn?.region ? arn.region : fallback;
 }
+
+/** `arn:aws:ssm:…:parameter/a/b` → `/a/b`; a parameter name is returned as it is. */
+export function parameterName(nameOrArn: string): string {
+  const arn = parseArn(nameOrArn);
+  if (arn?.service !== 'ssm') return nameOrArn;
+  return `/${arn.resource.replace(/^parameter\/?/, '')}`;
+}
+
+/** `arn:aws:secretsmanager:…:secret:prod/db-AbCdEf` → `prod/db` (AWS's 6-character suffix dropped); a name as it is. */
+export function secretName(idOrArn: string): string {
+  const arn = parseArn(idOrArn);
+  if (arn?.service !== 'secretsmanager') return idOrArn;
+  return arn.resource.replace(/^secret:/, '').replace(/-[A-Za-z0-9]{6}$/, '');
+}

@@ -47,7 +47,7 @@ import { DEFAULT_RATE_LIMITS } from '../rate-limit.js';
 import type { RetryOptions } from '../retry.js';
 import { type Runtime, systemRuntime } from '../runtime.js';
 import { Stats } from '../stats.js';
-import { parseArn, regionOf } from './arn.js';
+import { parameterName, parseArn, regionOf } from './arn.js';
 import { Caller } from './caller.js';
 
 type AnyClient = SSMClient | SecretsManagerClient | KMSClient;
@@ -115,8 +115,7 @@ const SM_REFERENCE = '/aws/reference/secretsmanager/';
  */
 function matchesQuery(p: Parameter, q: ParameterQuery): boolean {
   const sel = q.version !== undefined ? `:${q.version}` : q.label !== undefined ? `:${q.label}` : '';
-  const arn = parseArn(q.name);
-  const wantName = arn ? `/${arn.resource.replace(/^parameter\//, '')}` : q.name;
+  const wantName = parameterName(q.name);
   const nameOk =
     p.Name === q.name ||
     p.ARN === q.name ||

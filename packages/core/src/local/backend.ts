@@ -33,6 +33,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { parameterName } from '../aws/arn.js';
 import type {
   Backend,
   KmsBackend,
@@ -230,7 +231,7 @@ export class LocalBackend implements Backend {
       async getParameters(queries: ParameterQuery[]) {
         stats.call('local:GetParameters');
         return queries.map((q) => {
-          const name = q.name.replace(/^arn:[^:]*:ssm:[^:]*:[^:]*:parameter(?=\/)/, '');
+          const name = parameterName(q.name);
           if (name.startsWith('/aws/reference/secretsmanager/')) {
             const id = name.slice('/aws/reference/secretsmanager/'.length);
             const s = tree().secrets.get(id);

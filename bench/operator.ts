@@ -23,22 +23,18 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import {
-  EventBridgeClient,
-  PutEventsCommand,
-  PutRuleCommand,
-  PutTargetsCommand,
-} from '@aws-sdk/client-eventbridge';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   CreateSecretCommand,
   PutSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import * as k8s from '@kubernetes/client-node';
 import { kubeClient, Operator } from '@strata/operator';
 import pino from 'pino';
+import { rotationQueue } from '../test/env/aws.js';
 import { type FaultProxy, startFaultProxy } from '../test/env/fault-proxy.js';
 import { type EnvState, envVars, startEnv, stopEnv, writeState } from '../test/env/index.js';
 import { K8S_VERSION, kubeGet } from '../test/env/kube.js';
@@ -534,29 +530,13 @@ async function setup(): Promise<{
   const ssm = new SSMClient(cfg);
   const sm = new SecretsManagerClient(cfg);
   const events = new EventBridgeClient(cfg);
-  const sqs = new SQSClient(cfg);
   log('seeding 100 parameters, 2 secrets, the SQS queue and EventBridge rules (straight into moto)');
   await pool(PARAMS, 8, (p) =>
     ssm.send(new PutParameterCommand({ Name: p.name, Value: truth.params.get(p.name)!, Type: p.type })),
   );
   for (const id of SECRET_IDS)
     await sm.send(new CreateSecretCommand({ Name: id, SecretString: secretValue(id, 1) }));
-  const q = await sqs.send(new CreateQueueCommand({ QueueName: 'strata-rotation' }));
-  const queueUrl = q.QueueUrl!;
-  const arn = (
-    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))
-  ).Attributes!.QueueArn!;
-  await events.send(
-    new PutRuleCommand({
-      Name: 'ssm',
-      EventPattern: JSON.stringify({ source: ['aws.ssm'], 'detail-type': ['Parameter Store Change'] }),
-    }),
-  );
-  await events.send(new PutTargetsCommand({ Rule: 'ssm', Targets: [{ Id: 'q', Arn: arn }] }));
-  await events.send(
-    new PutRuleCommand({ Name: 'sm', EventPattern: JSON.stringify({ source: ['aws.secretsmanager'] }) }),
-  );
-  await events.send(new PutTargetsCommand({ Rule: 'sm', Targets: [{ Id: 'q', Arn: arn }] }));
+  const queueUrl = await rotationQueue({ endpoint: moto });
 
   log('helm install');
   await run(env!.helm!, [

@@ -45,7 +45,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return async () => {
     if (owned) {
       // tests may have restarted a server (restartApiserverFromState): the file has its new pid
-      const s = ownedFile && existsSync(ownedFile) ? (JSON.parse(readFileSync(ownedFile, 'utf8')) as EnvState) : owned;
+      const s =
+        ownedFile && existsSync(ownedFile)
+          ? (JSON.parse(readFileSync(ownedFile, 'utf8')) as EnvState)
+          : owned;
       owned = undefined;
       ownedFile = undefined;
       await stopEnv(s);

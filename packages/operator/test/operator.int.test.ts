@@ -3,9 +3,9 @@
  * chart installed with helm, moto for SSM / Secrets Manager / EventBridge / SQS, and the fault
  * proxy counting AWS calls. The operator runs out of cluster with the chart's ServiceAccount token.
  */
-import { PutEventsCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import * as k8s from '@kubernetes/client-node';
 import * as aws from '@strata/test-env/aws';
@@ -137,23 +137,7 @@ beforeAll(async () => {
     .secrets()
     .send(new CreateSecretCommand({ Name: 'app/api', SecretString: JSON.stringify({ token: 'api-tok-1' }) }));
   secretArn = created.ARN!;
-  const q = await aws.sqs().send(new CreateQueueCommand({ QueueName: 'strata-rotation' }));
-  queueUrl = q.QueueUrl!;
-  const arn = (
-    await aws.sqs().send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))
-  ).Attributes!.QueueArn!;
-  const eb = aws.events();
-  await eb.send(
-    new PutRuleCommand({
-      Name: 'ssm',
-      EventPattern: JSON.stringify({ source: ['aws.ssm'], 'detail-type': ['Parameter Store Change'] }),
-    }),
-  );
-  await eb.send(new PutTargetsCommand({ Rule: 'ssm', Targets: [{ Id: 'q', Arn: arn }] }));
-  await eb.send(
-    new PutRuleCommand({ Name: 'sm', EventPattern: JSON.stringify({ source: ['aws.secretsmanager'] }) }),
-  );
-  await eb.send(new PutTargetsCommand({ Rule: 'sm', Targets: [{ Id: 'q', Arn: arn }] }));
+  queueUrl = await aws.rotationQueue();
 
   // Kubernetes side: the chart, namespaces, a policy granting team-a only, a workload to roll
   await helm(['lint', CHART]);

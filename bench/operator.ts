@@ -1066,8 +1066,8 @@ function interpret(runs: RunResult[], diag: RequestCost[], f: ReturnType<typeof 
       (alt ? `, ${fmtS(alt.initial.allCorrectMs)} at concurrency ${alt.concurrency}` : '') +
       '.** The time goes to Kubernetes requests, not AWS: the whole sync took ' +
       `${sum(i.calls, isValueCall)} AWS calls, but ${kubeTotal(i.kube).toLocaleString('en-US')} Kubernetes requests ` +
-      `(${perReconcileKube.toFixed(1)} per SecretSync: GET SecretSync, GET Namespace, GET Secret, server-side apply, ` +
-      'POST Event, PATCH status, plus the extra reconciles). During those ' +
+      `(${perReconcileKube.toFixed(1)} per SecretSync: server-side apply, POST Event, PATCH status, and a GET of the ` +
+      "target Secret while it is not yet in the informer's cache). During those " +
       `${p(i.cpu.wallS)} s our own processes used ${p(ours)} CPU-seconds (benchmark process ${p(i.cpu.bench)}, ` +
       `kube-apiserver ${p(i.cpu.procs.apiserver ?? 0)}, etcd ${p(i.cpu.procs.etcd ?? 0)}, moto ` +
       `${p(i.cpu.procs.moto ?? 0)}) and other sessions' processes ${p(i.cpu.others)} of the ` +
@@ -1103,7 +1103,7 @@ function interpret(runs: RunResult[], diag: RequestCost[], f: ReturnType<typeof 
           `against ${p(ours)} at 16, while other sessions took ${p(alt.initial.cpu.others)} against ${p(i.cpu.others)}, so the wall times ` +
           'compare machines of different load)'
         : '') +
-      `; the reconciles are CPU-bound on the request cost above, so more concurrency mostly queues more TLS handshakes ` +
+      `; the reconciles are CPU-bound on Kubernetes requests, so more concurrency mostly queues more of them ` +
       `(operator-side request latency p50 ${fmtMs(i.opKube.p50)} at 16${alt ? `, ${fmtMs(alt.initial.opKube.p50)} at ${alt.concurrency}` : ''}). ` +
       (alt
         ? `In the rotations, ${alt.concurrency} at once delayed the first updated Secret (all dependents start together and share the CPU: ` +
@@ -1117,19 +1117,13 @@ function interpret(runs: RunResult[], diag: RequestCost[], f: ReturnType<typeof 
       `(target ≤ 12: ${refreshCalls <= 12 ? 'met' : 'missed'}; lower bound ${f.lowerBound}).** Against ESO's ` +
       `${f.pairs.toLocaleString('en-US')} that is still ${(f.pairs / refreshCalls).toFixed(0)}× fewer, and every call carries ` +
       'only distinct sources (single-flight and the shared cache work: the resolver logged ' +
-      `${def.refresh.cacheHits.toLocaleString('en-US')} hits). The excess over 12 is batching across resources: the ` +
-      "resolver's batcher flushes on the next `setImmediate`, so only references requested in the same tick share a " +
-      'GetParameters call. Reconciles reach the resolver one by one, each after its own Kubernetes round trips, so a ' +
-      "batch usually holds one SecretSync's few cache misses (7–8 names) and 95 names take many partial batches " +
-      `(${opsText(def.refresh.calls, (op) => op === 'ssm:GetParameters')}). The initial sync, whose first reconciles start ` +
-      `together, needed ${sum(def.initial.calls, isValueCall)}${alt ? ` and ${sum(alt.initial.calls, isValueCall)}` : ''}. ` +
-      'Ways to reach the bound: warm the cache before requeueing everything (the DependencyIndex knows every source: one ' +
-      '`resolveMap` over the distinct references and one `loadHierarchy` per level is exactly 12 calls here), or let ' +
-      'the batcher wait a few milliseconds / keep collecting while a call for the same service is in flight. Note ' +
-      'also that in production the periodic refresh is per resource with ±10 % jitter around 1 h while the cache ' +
-      'TTL is 5 min, so resources refreshing minutes apart each find expired entries and fetch them in small ' +
-      'batches; a refresh driven by source (re-read the distinct sources, requeue only the dependents of the ones ' +
-      'that changed) would cost ~12 calls per interval and no Kubernetes requests for unchanged resources.',
+      `${def.refresh.cacheHits.toLocaleString('en-US')} hits). ` +
+      (refreshCalls <= f.lowerBound
+        ? "The full refresh is the operator's `refreshAll()`: it fetches every distinct source the allowed " +
+          'SecretSyncs read in one go (one batch per service) before requeueing them, so the reconciles find a warm ' +
+          'cache; the initial sync does the same before the workers start.'
+        : `The excess over ${f.lowerBound} is batching across resources: reconciles reach the resolver a few at a time, ` +
+          `so ${opsText(def.refresh.calls, (op) => op === 'ssm:GetParameters')} carried the 95 names.`),
   );
   lines.push(
     `**Rotation — p50 ${fmtMs(percentile(allLat, 50))}, p99 ${fmtMs(percentile(allLat, 99))} over ${allLat.length} ` +

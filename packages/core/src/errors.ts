@@ -13,6 +13,11 @@ export type ErrorCode =
   | 'NOT_FOUND'
   /** AWS refused the call (IAM, KMS key policy, SCP). Not retried. */
   | 'ACCESS_DENIED'
+  /**
+   * A reference inside a value a hierarchy loaded names a sibling branch of that hierarchy (the
+   * no-leak rule) and is not on the allow-list. Never fetched.
+   */
+  | 'REFERENCE_DENIED'
   /** AWS rejected the request as invalid (bad name, wrong type, wrong encryption context). Not retried. */
   | 'VALIDATION'
   /** Throttled and out of retries. */

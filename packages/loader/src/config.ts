@@ -11,10 +11,13 @@ import {
   isStrataError,
   issuesOf,
   loadFailed,
+  type ReferenceAllowList,
   type Resolved,
   Resolver,
   type ResolverOptions,
   StrataError,
+  shortName,
+  unsafeKeySegment,
 } from '@strata/core';
 import type { z } from 'zod';
 import { normalizeKey, placeKeys, schemaKeys } from './keys.js';
@@ -45,6 +48,11 @@ export interface ConfigOptions<S extends z.ZodType> {
   fetchSchemaKeys?: boolean;
   /** A resolver to share (recommended in servers), or options for a new one. */
   resolver?: Resolver | ResolverOptions;
+  /**
+   * Shared parameters and secrets that references inside hierarchy values may name although they
+   * lie in a sibling branch of the hierarchy (see @strata/core's no-leak rule). Default: none.
+   */
+  allowReferences?: ReferenceAllowList;
 }
 
 /** Where one config key came from (for `explain`). Never holds the value. */
@@ -54,7 +62,8 @@ export interface KeySource {
   from: 'hierarchy' | 'sealed-file' | 'reference' | 'env';
   /** Parameter name, secret id, env variable. */
   source: string;
-  entry?: HierarchyEntry;
+  /** The hierarchy entry's origin and references, without its value. */
+  entry?: Omit<HierarchyEntry, 'value'>;
   reference?: string;
   version?: string;
 }
@@ -83,18 +92,19 @@ export async function loadConfigDetailed<S extends z.ZodType>(
   if (opts.hierarchy) {
     const fetchKeys = (opts.fetchSchemaKeys ?? keys.length > 0) && keys.length > 0;
     try {
-      const h = await resolver.loadHierarchy(
-        opts.hierarchy,
-        fetchKeys ? { keys: keys.flatMap(keyVariants) } : {},
-      );
+      const h = await resolver.loadHierarchy(opts.hierarchy, {
+        ...(fetchKeys ? { keys: keys.flatMap(keyVariants) } : {}),
+        ...(opts.allowReferences ? { allowReferences: opts.allowReferences } : {}),
+      });
       for (const e of h.entries.values()) {
         values.set(e.key, e.value);
+        const { value: _value, ...described } = e;
         sources.set(e.key, {
           key: e.key,
           secret: e.secret,
           from: 'hierarchy',
           source: e.origin.parameter,
-          entry: e,
+          entry: described,
           version: String(e.origin.version),
         });
       }
@@ -105,7 +115,7 @@ export async function loadConfigDetailed<S extends z.ZodType>(
 
   if (opts.sealedFile) await loadSealedFile(opts.sealedFile, resolver, values, sources, issues);
 
-  const refs = { ...opts.references };
+  const refs: Record<string, string> = Object.assign(Object.create(null), opts.references);
   const environment = opts.environment ?? process.env;
   for (const [key, variable] of Object.entries(opts.env ?? {})) {
     const v = environment[variable];
@@ -134,6 +144,18 @@ export async function loadConfigDetailed<S extends z.ZodType>(
       ...(first?.version ? { version: first.version } : {}),
     });
   });
+  // keys from every source (sealed file, references, env) that name object internals: refused, never dropped
+  for (const key of values.keys()) {
+    const unsafe = unsafeKeySegment(key);
+    if (unsafe !== undefined) {
+      issues.push({
+        code: 'INVALID_INPUT',
+        key: shortName(key),
+        ...(sources.get(key) ? { source: shortName(sources.get(key)!.source) } : {}),
+        message: `key ${shortName(key)} has the segment "${unsafe}", which Strata refuses (it names a JavaScript object internal)`,
+      });
+    }
+  }
   if (issues.length > 0) throw loadFailed(issues);
 
   const { tree, pathOf } = placeKeys(values, keys);

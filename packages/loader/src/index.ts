@@ -1,6 +1,7 @@
 export {
   type EnvBlock,
   envBlockToReferences,
+  parameterSpecToReference,
   parseBuildspecEnv,
   parseEnvFile,
   secretsManagerSpecToReference,

@@ -20,6 +20,7 @@ import {
   unsafeKeySegment,
 } from '@strata/core';
 import type { z } from 'zod';
+import { keyVariants } from './iam.js';
 import { normalizeKey, placeKeys, schemaKeys } from './keys.js';
 import { freezeMasked } from './mask.js';
 import { readSealedFile, type SealedValue } from './seal.js';
@@ -225,15 +226,6 @@ async function loadSealedFile(
     values.set(key, s.value.value);
     sources.set(key, { key, secret: s.value.secret, from: 'sealed-file', source: file });
   });
-}
-
-/** Hierarchy spellings to try for a schema key: as written, and kebab-case (`logLevel` → `log-level`). */
-function keyVariants(key: string): string[] {
-  const kebab = key
-    .split('.')
-    .map((s) => s.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase())
-    .join('.');
-  return kebab === key ? [key] : [key, kebab];
 }
 
 /** Loads typed config once; the result is deeply frozen and masks secrets when logged. */

@@ -254,3 +254,63 @@ describe('unseal --out', () => {
     expect(existsSync(join(dir, 'link.yaml.tmp'))).toBe(false);
   });
 });
+
+describe('buildIamPolicy', () => {
+  const levels = [
+    { index: 0, path: '/acme', recursive: false, exclude: [] },
+    { index: 1, path: '/acme/shop', recursive: false, exclude: [] },
+    { index: 2, path: '/acme/shop/dev', recursive: true, exclude: [] },
+  ];
+  const base = { region: 'eu-west-1', account: '111122223333', levels, parameterNames: [] };
+
+  it('grants ancestors one level deep, and ancestor names only for known keys', async () => {
+    const policy = (await import('../src/index.js')).buildIamPolicy({
+      ...base,
+      references: [],
+      keys: ['logLevel', 'db.url'],
+    });
+    const by = Object.fromEntries(policy.Statement.map((s) => [s.Sid, s]));
+    expect(by.StrataListAncestorLevelsOneLevelDeep?.Condition).toEqual({
+      StringNotEqualsIgnoreCase: { 'ssm:Recursive': 'true' },
+    });
+    expect(by.StrataReadParameters?.Resource).toEqual([
+      'arn:aws:ssm:eu-west-1:111122223333:parameter/acme/log-level',
+      'arn:aws:ssm:eu-west-1:111122223333:parameter/acme/logLevel',
+      'arn:aws:ssm:eu-west-1:111122223333:parameter/acme/shop/dev/*',
+      'arn:aws:ssm:eu-west-1:111122223333:parameter/acme/shop/log-level',
+      'arn:aws:ssm:eu-west-1:111122223333:parameter/acme/shop/logLevel',
+    ]);
+    // no wildcard on an ancestor: /acme/* would grant /acme/shop/prod/…
+    expect(JSON.stringify(policy)).not.toContain('parameter/acme/*');
+    expect(JSON.stringify(policy)).not.toContain('parameter/acme/shop/*');
+  });
+
+  it('scopes direct kms references by encryption context, and decryption via services by region', async () => {
+    const { buildIamPolicy } = await import('../src/index.js');
+    const policy = buildIamPolicy({
+      ...base,
+      references: [
+        { service: 'kms', ciphertext: 'AQICAHh4', context: { app: 'shop', env: 'dev' } },
+        { service: 'kms', ciphertext: 'AQICAHh5' },
+        { service: 'ssm', name: 'arn:aws:ssm:us-west-2:111122223333:parameter/shared/x', secure: false },
+        {
+          service: 'secretsmanager',
+          secretId: 'arn:aws:secretsmanager:ap-south-1:111122223333:secret:shared/db-AbCdEf',
+        },
+      ],
+    });
+    const by = Object.fromEntries(policy.Statement.map((s) => [s.Sid, s]));
+    expect(by.StrataDecryptReferences1?.Condition).toEqual({
+      StringEquals: { 'kms:EncryptionContext:app': 'shop', 'kms:EncryptionContext:env': 'dev' },
+    });
+    expect(by.StrataDecryptReferences2?.Condition).toEqual({ Null: { 'kms:EncryptionContextKeys': 'true' } });
+    expect(by.StrataDecryptViaServices?.Condition?.StringEquals?.['kms:ViaService']).toEqual([
+      'secretsmanager.ap-south-1.amazonaws.com',
+      'ssm.eu-west-1.amazonaws.com',
+      'ssm.us-west-2.amazonaws.com',
+    ]);
+    expect(by.StrataReadSecrets?.Resource).toEqual([
+      'arn:aws:secretsmanager:ap-south-1:111122223333:secret:shared/db-AbCdEf',
+    ]);
+  });
+});

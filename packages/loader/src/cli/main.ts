@@ -297,7 +297,20 @@ export function buildProgram(): Command {
       .option('--file <file>', 'a file whose references are read (e.g. a config template)')
       .option('--buildspec <file>', 'a buildspec whose env block is read')
       .option('--account <id>', 'AWS account id', '123456789012')
-      .option('--kms-key <arn>', 'KMS key ARN protecting the values (repeatable)', collect),
+      .option('--kms-key <arn>', 'KMS key ARN protecting the values (repeatable)', collect)
+      .option(
+        '--key <key>',
+        'a config key read by name at every level (loadConfig with a schema; repeatable)',
+        collect,
+      )
+      .option('--parameter <name>', 'a parameter read by name (repeatable)', collect)
+      .option('--describe', 'levels are listed with DescribeParameters (discovery: describe)')
+      .option('--check-for-changes', 'checkForChanges() is used (DescribeParameters, DescribeSecret)')
+      .option(
+        '--replica-region <region>',
+        'Secrets Manager replica region read on failover (repeatable)',
+        collect,
+      ),
   ).action(
     async (o: {
       hierarchy?: string;
@@ -308,6 +321,11 @@ export function buildProgram(): Command {
       buildspec?: string;
       account: string;
       kmsKey?: string[];
+      key?: string[];
+      parameter?: string[];
+      describe?: boolean;
+      checkForChanges?: boolean;
+      replicaRegion?: string[];
     }) => {
       const texts = [...(o.ref ?? [])];
       if (o.file) texts.push(readFileSync(o.file, 'utf8'));
@@ -320,9 +338,13 @@ export function buildProgram(): Command {
         region: g().region ?? process.env.AWS_REGION ?? 'us-east-1',
         account: o.account,
         levels,
-        parameterNames: [],
+        parameterNames: o.parameter ?? [],
         references,
+        ...(o.key ? { keys: o.key } : {}),
         ...(o.kmsKey ? { kmsKeyArns: o.kmsKey } : {}),
+        ...(o.describe ? { discovery: 'describe' as const } : {}),
+        ...(o.checkForChanges ? { checkForChanges: true } : {}),
+        ...(o.replicaRegion ? { replicaRegions: o.replicaRegion } : {}),
       });
       out(JSON.stringify(policy, null, 2));
     },

@@ -108,7 +108,11 @@ async function decide(policy: PolicyDocument, req: IamRequest): Promise<string> 
   };
   if (Object.keys(req.context).some((k) => k.startsWith('kms:EncryptionContext'))) {
     // the unsafe engine loads the resource policy without a name unless it comes pre-validated
-    const keyPolicy = { __validated: true, policyDocument: DEFAULT_KEY_POLICY, metadata: { name: 'key-policy' } };
+    const keyPolicy = {
+      __validated: true,
+      policyDocument: DEFAULT_KEY_POLICY,
+      metadata: { name: 'key-policy' },
+    };
     return runUnsafeSimulation({ ...simulation, resourcePolicy: keyPolicy } as never, {}) as string;
   }
   const out = await runSimulation(simulation as never, {});

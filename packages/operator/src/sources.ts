@@ -7,6 +7,7 @@ import {
   type Resolver,
   StrataError,
   secretName,
+  unsafeKeySegment,
 } from '@strata/core';
 import { type SpecSources, sourcesOf } from './policy.js';
 import type { SecretSyncSpec } from './types.js';
@@ -18,7 +19,8 @@ export interface ResolvedData {
 }
 
 export async function resolveSources(spec: SecretSyncSpec, resolver: Resolver): Promise<ResolvedData> {
-  const data: Record<string, string> = {};
+  // null prototype: a key named `__proto__` is an entry (and is refused below), never a prototype
+  const data: Record<string, string> = Object.create(null);
   const versions = new Map<string, string>();
   const problems: Issue[] = [];
   await Promise.all(
@@ -28,7 +30,10 @@ export async function resolveSources(spec: SecretSyncSpec, resolver: Resolver): 
           ? { levels: s.hierarchy.levels }
           : { template: s.hierarchy.template!, vars: s.hierarchy.vars ?? {} };
         try {
-          const h = await resolver.loadHierarchy(input, s.hierarchy.keys ? { keys: s.hierarchy.keys } : {});
+          const h = await resolver.loadHierarchy(input, {
+            ...(s.hierarchy.keys ? { keys: s.hierarchy.keys } : {}),
+            ...(s.hierarchy.allowReferences ? { allowReferences: s.hierarchy.allowReferences } : {}),
+          });
           for (const e of h.entries.values()) {
             data[`${s.hierarchy.prefix ?? ''}${e.key}`] = e.value;
             versions.set(`ssm:${e.origin.parameter}`, String(e.origin.version));
@@ -70,6 +75,14 @@ export async function resolveSources(spec: SecretSyncSpec, resolver: Resolver): 
             throw new StrataError('VALIDATION', `secret ${s.secretJSON.secretId} is not a JSON object`, {
               source: s.secretJSON.secretId,
             });
+          }
+          const unsafe = Object.keys(doc).filter((k) => unsafeKeySegment(k) !== undefined);
+          if (unsafe.length > 0) {
+            throw new StrataError(
+              'INVALID_INPUT',
+              `secret ${s.secretJSON.secretId} has JSON key(s) ${unsafe.map((k) => JSON.stringify(k.slice(0, 60))).join(', ')} naming object internals, which Strata refuses`,
+              { source: s.secretJSON.secretId },
+            );
           }
           for (const [k, v] of Object.entries(doc))
             data[`${s.secretJSON.prefix ?? ''}${k}`] = typeof v === 'string' ? v : JSON.stringify(v);

@@ -142,3 +142,13 @@ export function issuesOf(err: unknown, key: string, source?: string): Issue[] {
     { code: 'AWS_ERROR', key, message: err instanceof Error ? err.message.slice(0, 200) : 'unknown error' },
   ];
 }
+
+/**
+ * A YAML/JSON parse error as text that quotes nothing of the document (the parser's own message
+ * can quote the offending text, which may be a secret): its position and code only.
+ */
+export function describeParseError(err: unknown): string {
+  const e = (err ?? {}) as { code?: unknown; linePos?: Array<{ line: number; col: number }> };
+  const at = e.linePos?.[0] ? `at line ${e.linePos[0].line}, column ${e.linePos[0].col}` : 'somewhere';
+  return `${at}${typeof e.code === 'string' ? ` (${e.code})` : ''}`;
+}

@@ -96,7 +96,7 @@ describe('errors about a value from a secret source name the source, never the v
       expect(err.code).toBe('PARSE_ERROR');
       expect(err.message).toContain(named);
       expect(shown(err)).not.toContain(CANARY.slice(0, 8));
-      expect(shown(err)).not.toContain(RUN + '-');
+      expect(shown(err)).not.toContain(`${RUN}-`);
       const failed = await failure(r.resolveMap({ KEY: ref() }));
       expect(failed.issues[0]).toMatchObject({ key: 'KEY', code: 'PARSE_ERROR' });
       expect(shown(failed)).not.toContain(CANARY.slice(0, 8));

@@ -9,7 +9,14 @@
  *     secrets-manager:  { DB_PASS: prod/db:password }         # secret-id:json-key:version-stage:version-id
  */
 
-import { formatReference, parseReference, type Reference, StrataError, shortName } from '@strata/core';
+import {
+  describeParseError,
+  formatReference,
+  parseReference,
+  type Reference,
+  StrataError,
+  shortName,
+} from '@strata/core';
 import { parse as parseYaml } from 'yaml';
 
 export interface EnvBlock {
@@ -147,13 +154,12 @@ export function envBlockToReferences(block: EnvBlock, origin = 'env'): Record<st
 export function parseBuildspecEnv(text: string, origin = 'buildspec.yml'): Record<string, string> {
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    // silent: the parser's warnings quote the document, which may hold secrets
+    doc = parseYaml(text, { logLevel: 'silent' });
   } catch (err) {
-    throw new StrataError(
-      'INVALID_INPUT',
-      `${origin} is not valid YAML: ${(err as Error).message.split('\n')[0]}`,
-      { source: origin },
-    );
+    throw new StrataError('INVALID_INPUT', `${origin} is not valid YAML ${describeParseError(err)}`, {
+      source: origin,
+    });
   }
   const env = (doc as { env?: unknown } | null)?.env;
   if (env === undefined) return {};

@@ -163,6 +163,18 @@ export async function loadConfigDetailed<S extends z.ZodType>(
   const parsed = await opts.schema.safeParseAsync(tree);
   if (!parsed.success) {
     const byPath = new Map([...pathOf].map(([src, target]) => [target, src]));
+    // zod's own messages do not quote input, but a schema's custom messages may: withhold any that
+    // quotes a secret value (8 characters of it, or all of a shorter one)
+    const secretTexts = [...sources]
+      .filter(([, src]) => src.secret)
+      .map(([k]) => values.get(k))
+      .filter((v): v is string => typeof v === 'string' && v.length >= 4);
+    const quotesSecret = (m: string) =>
+      secretTexts.some((v) => {
+        if (v.length < 8) return m.includes(v);
+        for (let i = 0; i + 8 <= v.length; i++) if (m.includes(v.slice(i, i + 8))) return true;
+        return false;
+      });
     for (const zi of parsed.error.issues) {
       const path = zi.path.map(String).join('.');
       const srcKey = byPath.get(path);
@@ -176,7 +188,11 @@ export async function loadConfigDetailed<S extends z.ZodType>(
           : opts.hierarchy && missing
             ? { source: 'not found at any level' }
             : {}),
-        message: missing ? `missing (${zi.message})` : zi.message,
+        message: quotesSecret(zi.message)
+          ? `invalid value (${zi.code}; the schema's message quoted a secret and is withheld)`
+          : missing
+            ? `missing (${zi.message})`
+            : zi.message,
       });
     }
     throw loadFailed(issues);

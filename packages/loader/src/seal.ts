@@ -18,8 +18,15 @@
  * YAML comments, order and layout are kept; JSON stays JSON.
  */
 import { readFileSync } from 'node:fs';
-import { type EncryptMode, type KmsCrypto, kmsReference, parseTemplate, StrataError } from '@strata/core';
-import { isAlias, isMap, isScalar, isSeq, type Node, parseDocument, type Scalar } from 'yaml';
+import {
+  describeParseError,
+  type EncryptMode,
+  type KmsCrypto,
+  kmsReference,
+  parseTemplate,
+  StrataError,
+} from '@strata/core';
+import { isAlias, isMap, isScalar, isSeq, type Node, parseDocument, type Scalar, visit } from 'yaml';
 
 export const DEFAULT_SECRET_KEY_PATTERN = /(password|secret|token|key|credential)/i;
 
@@ -55,14 +62,38 @@ interface Leaf {
 }
 
 function parse(text: string, origin: string) {
-  const doc = parseDocument(text, { customTags: [SECRET_TAG], keepSourceTokens: false });
+  const doc = parseDocument(text, { customTags: [SECRET_TAG], keepSourceTokens: false, logLevel: 'silent' });
   if (doc.errors.length > 0) {
     // the position, never the parser's excerpt of the text (it may be a secret)
-    const e = doc.errors[0]!;
-    const at = e.linePos?.[0] ? ` at line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '';
-    throw new StrataError('INVALID_INPUT', `${origin}: not valid YAML/JSON${at} (${e.code})`, {
-      source: origin,
-    });
+    throw new StrataError(
+      'INVALID_INPUT',
+      `${origin}: not valid YAML/JSON ${describeParseError(doc.errors[0])}`,
+      {
+        source: origin,
+      },
+    );
+  }
+  // an alias without its anchor would throw (quoting its name) when the document is printed
+  let unresolved: { range?: [number, number, number] } | undefined;
+  visit(doc, {
+    Alias(_, node) {
+      if (node.resolve(doc) === undefined) {
+        unresolved = node as { range?: [number, number, number] };
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  if (unresolved) {
+    const offset = unresolved.range?.[0] ?? 0;
+    const line = text.slice(0, offset).split('\n').length;
+    throw new StrataError(
+      'INVALID_INPUT',
+      `${origin}: not valid YAML/JSON at line ${line} (an alias without its anchor)`,
+      {
+        source: origin,
+      },
+    );
   }
   return doc;
 }

@@ -154,8 +154,8 @@ export function envBlockToReferences(block: EnvBlock, origin = 'env'): Record<st
 export function parseBuildspecEnv(text: string, origin = 'buildspec.yml'): Record<string, string> {
   let doc: unknown;
   try {
-    // silent: the parser's warnings quote the document, which may hold secrets
-    doc = parseYaml(text, { logLevel: 'silent' });
+    // errors only: the parser's warnings (printed to stderr) quote the document, which may hold secrets
+    doc = parseYaml(text, { logLevel: 'error' });
   } catch (err) {
     throw new StrataError('INVALID_INPUT', `${origin} is not valid YAML ${describeParseError(err)}`, {
       source: origin,

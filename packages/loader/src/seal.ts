@@ -62,7 +62,7 @@ interface Leaf {
 }
 
 function parse(text: string, origin: string) {
-  const doc = parseDocument(text, { customTags: [SECRET_TAG], keepSourceTokens: false, logLevel: 'silent' });
+  const doc = parseDocument(text, { customTags: [SECRET_TAG], keepSourceTokens: false, logLevel: 'error' });
   if (doc.errors.length > 0) {
     // the position, never the parser's excerpt of the text (it may be a secret)
     throw new StrataError(

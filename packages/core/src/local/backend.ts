@@ -170,8 +170,8 @@ export function readLocalTree(path: string): LocalTree {
   if (st.isFile()) {
     let doc: unknown;
     try {
-      // silent: the parser's warnings quote the document, which may hold secrets
-      doc = parseYaml(readFileSync(path, 'utf8'), { logLevel: 'silent' });
+      // errors only: the parser's warnings (printed to stderr) quote the document, which may hold secrets
+      doc = parseYaml(readFileSync(path, 'utf8'), { logLevel: 'error' });
     } catch (err) {
       throw new StrataError(
         'INVALID_INPUT',

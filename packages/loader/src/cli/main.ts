@@ -362,7 +362,7 @@ async function putTree(
 ): Promise<void> {
   let doc: unknown;
   try {
-    doc = parseYaml(readFileSync(o.from, 'utf8'), { logLevel: 'silent' });
+    doc = parseYaml(readFileSync(o.from, 'utf8'), { logLevel: 'error' });
   } catch (e) {
     throw new StrataError(
       'INVALID_INPUT',

@@ -43,6 +43,7 @@ import {
   formatReference,
   hasReference,
   type ParseOrigin,
+  parameterNameProblem,
   parseTemplate,
   type Reference,
   referenceKey,
@@ -289,6 +290,13 @@ export class Resolver {
 
   /** One parameter by name (or ARN), optionally a version or label. Decrypted. */
   async getParameter(q: ParameterQuery): Promise<ParameterRecord> {
+    // a name AWS would refuse is refused here, before any call, and never echoed in full
+    const problem = typeof q.name === 'string' ? parameterNameProblem(parameterName(q.name)) : 'not a string';
+    if (problem) {
+      throw new StrataError('INVALID_INPUT', `parameter ${shortName(String(q.name))}: ${problem}`, {
+        source: shortName(String(q.name)),
+      });
+    }
     const region = regionOf(q.name, this.backend.ssm.region);
     const key = `ssm|${region}|${queryString(q)}|dec`;
     const v = await this.cached(key, 'ssm', queryString(q), async () => ({

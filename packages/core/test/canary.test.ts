@@ -168,3 +168,24 @@ describe('canary suite (unit tier)', () => {
     expect(leaks(shown(out.error) + JSON.stringify(errors), [c])).toEqual([]);
   });
 });
+
+describe('names AWS refuses are refused before any call, and echoed cut short', () => {
+  it('getParameter with a 2,100-character name, a //-name and a reserved prefix', async () => {
+    const backend = new LocalBackend({ parameters: new Map(), secrets: new Map() });
+    const r = new Resolver({ backend });
+    for (const name of [
+      `/${'n'.repeat(2100)}`,
+      '//a//b',
+      '/a/../b',
+      'awsThing',
+      `/${Array(16).fill('l').join('/')}`,
+    ]) {
+      const out = await settle(r.getParameter({ name }));
+      expect(out.ok, name).toBe(false);
+      const e = out.error as StrataError;
+      expect(e.code).toBe('INVALID_INPUT');
+      expect(e.message.length).toBeLessThan(300);
+    }
+    expect(backend.stats.snapshot().calls).toEqual({});
+  });
+});

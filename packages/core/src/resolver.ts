@@ -149,6 +149,17 @@ export interface LoadHierarchyOptions {
    * anyway. Refused references fail with REFERENCE_DENIED and are never fetched.
    */
   allowReferences?: ReferenceAllowList;
+  /**
+   * A further check for every reference inside the loaded values (at any depth), after the no-leak
+   * rule: return why it may not be read (it fails with REFERENCE_DENIED, never fetched), or
+   * undefined. The operator checks its SourcePolicy grants here.
+   */
+  checkReference?: (ref: Reference) => string | undefined;
+}
+
+export interface ResolveMapOptions {
+  /** Checked for every reference, at any depth (see `LoadHierarchyOptions.checkReference`). */
+  checkReference?: (ref: Reference) => string | undefined;
 }
 
 /** How text being resolved is treated: where it came from (for errors), and which references it may hold. */
@@ -468,9 +479,21 @@ export class Resolver {
    * Resolves a map of strings that may contain references. Fails with one LOAD_FAILED error
    * listing every key that failed (never a value).
    */
-  async resolveMap(inputs: Record<string, string>): Promise<Record<string, Resolved>> {
+  async resolveMap(
+    inputs: Record<string, string>,
+    opts: ResolveMapOptions = {},
+  ): Promise<Record<string, Resolved>> {
     const entries = Object.entries(inputs);
-    const settled = await Promise.allSettled(entries.map(([, v]) => this.resolveTemplate(v)));
+    const check = opts.checkReference;
+    const guard = check
+      ? (ref: Reference): void => {
+          const problem = check(ref);
+          if (problem) throw new StrataError('REFERENCE_DENIED', problem, { source: referenceSource(ref) });
+        }
+      : undefined;
+    const settled = await Promise.allSettled(
+      entries.map(([, v]) => this.resolveIn(v, [], guard ? { guard } : {})),
+    );
     const issues: Issue[] = [];
     // null prototype: a key named `__proto__` stays an own entry
     const out: Record<string, Resolved> = Object.create(null);
@@ -534,7 +557,8 @@ export class Resolver {
     if (withRefs.length > 0) {
       // the no-leak rule binds references too: a value may not reach a sibling branch
       const guard = (ref: Reference): void => {
-        const problem = referenceBranchProblem(levels, ref, opts.allowReferences);
+        const problem =
+          referenceBranchProblem(levels, ref, opts.allowReferences) ?? opts.checkReference?.(ref);
         if (problem) throw new StrataError('REFERENCE_DENIED', problem, { source: referenceSource(ref) });
       };
       const settled = await Promise.allSettled(

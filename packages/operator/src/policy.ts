@@ -141,3 +141,24 @@ export function deniedSources(spec: SecretSyncSpec, grants: Grants): string[] {
   if (src.kms > 0 && grants.kmsKeys.length === 0) denied.push('kms decryption');
   return [...new Set(denied)];
 }
+
+/** Why a reference (found anywhere, at any depth) is not covered by the grants, or undefined. */
+export function referenceNotGranted(ref: Reference, grants: Grants): string | undefined {
+  if (ref.service === 'ssm') {
+    const name = parameterName(ref.name);
+    const sm = '/aws/reference/secretsmanager/';
+    if (name.startsWith(sm)) {
+      const id = name.slice(sm.length);
+      return secretAllowed(id, grants.secretNames) ? undefined : `no SourcePolicy grants the secret ${id}`;
+    }
+    return pathAllowed(name, grants.ssmPaths)
+      ? undefined
+      : `no SourcePolicy grants the ssm parameter ${name}`;
+  }
+  if (ref.service === 'secretsmanager') {
+    return secretAllowed(ref.secretId, grants.secretNames)
+      ? undefined
+      : `no SourcePolicy grants the secret ${ref.secretId}`;
+  }
+  return grants.kmsKeys.length > 0 ? undefined : 'no SourcePolicy grants kms decryption';
+}

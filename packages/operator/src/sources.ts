@@ -4,12 +4,13 @@ import {
   type Issue,
   issuesOf,
   loadFailed,
+  type Reference,
   type Resolver,
   StrataError,
   secretName,
   unsafeKeySegment,
 } from '@strata/core';
-import { type SpecSources, sourcesOf } from './policy.js';
+import { type Grants, referenceNotGranted, type SpecSources, sourcesOf } from './policy.js';
 import type { SecretSyncSpec } from './types.js';
 
 export interface ResolvedData {
@@ -18,7 +19,17 @@ export interface ResolvedData {
   versions: Array<{ source: string; version: string }>;
 }
 
-export async function resolveSources(spec: SecretSyncSpec, resolver: Resolver): Promise<ResolvedData> {
+/**
+ * Resolves a spec's sources. With `grants`, every reference found inside a loaded value (at any
+ * depth: a hierarchy value, the value a ref points to, …) must be granted too, or the source fails
+ * with REFERENCE_DENIED: a value cannot reach what the namespace was not given.
+ */
+export async function resolveSources(
+  spec: SecretSyncSpec,
+  resolver: Resolver,
+  grants?: Grants,
+): Promise<ResolvedData> {
+  const checkReference = grants ? (ref: Reference) => referenceNotGranted(ref, grants) : undefined;
   // null prototype: a key named `__proto__` is an entry (and is refused below), never a prototype
   const data: Record<string, string> = Object.create(null);
   const versions = new Map<string, string>();
@@ -33,6 +44,7 @@ export async function resolveSources(spec: SecretSyncSpec, resolver: Resolver): 
           const h = await resolver.loadHierarchy(input, {
             ...(s.hierarchy.keys ? { keys: s.hierarchy.keys } : {}),
             ...(s.hierarchy.allowReferences ? { allowReferences: s.hierarchy.allowReferences } : {}),
+            ...(checkReference ? { checkReference } : {}),
           });
           for (const e of h.entries.values()) {
             data[`${s.hierarchy.prefix ?? ''}${e.key}`] = e.value;
@@ -46,7 +58,7 @@ export async function resolveSources(spec: SecretSyncSpec, resolver: Resolver): 
       }
       if (s.refs) {
         try {
-          const out = await resolver.resolveMap(s.refs);
+          const out = await resolver.resolveMap(s.refs, checkReference ? { checkReference } : {});
           for (const [k, r] of Object.entries(out)) {
             data[k] = r.value;
             for (const src of r.sources)

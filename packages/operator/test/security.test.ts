@@ -14,8 +14,15 @@ const resolver = () =>
           '/app/dev/banner': 'welcome <<resolve:ssm:/app/prod/db-password>>',
           '/app/prod/db-password': { value: CANARY, type: 'SecureString' },
           '/app/dev2/bad': { value: `<<resolve:ssm:/x ${CANARY}`, type: 'SecureString' },
+          '/app/dev3/shared': '<<resolve:ssm:/shared/db-host>>',
+          '/app/dev3/pointer': '<<resolve:secretsmanager:other/db:SecretString:password>>',
+          '/shared/db-host': 'db.internal',
         },
-        secrets: { 'app/json': `{"__proto__": "${CANARY}", "ok": "fine"}` },
+        secrets: {
+          'app/json': `{"__proto__": "${CANARY}", "ok": "fine"}`,
+          'app/pointer': '<<resolve:secretsmanager:other/db:SecretString:password>>',
+          'other/db': { password: CANARY },
+        },
       }),
     ),
   });
@@ -70,5 +77,24 @@ describe('operator: references inside hierarchy values', () => {
     expect(err.issues[0]).toMatchObject({ code: 'INVALID_INPUT', source: 'app/json' });
     expect(err.message).toContain('"__proto__"');
     expect(JSON.stringify(err) + err.message).not.toContain(CANARY);
+  });
+
+  it('with grants, every reference inside a value (any depth) must be granted too', async () => {
+    const grants = { ssmPaths: ['/app/dev3'], secretNames: ['app/*'], kmsKeys: [] };
+    const err = await failure(
+      resolveSources(spec([{ hierarchy: { levels: ['/app/dev3'] } }]), resolver(), grants),
+    );
+    expect(err.issues.map((i) => [i.code, i.source]).sort()).toEqual([
+      ['REFERENCE_DENIED', '/shared/db-host'],
+      ['REFERENCE_DENIED', 'other/db'],
+    ]);
+    const refs = await failure(
+      resolveSources(spec([{ refs: { x: '<<resolve:secretsmanager:app/pointer>>' } }]), resolver(), grants),
+    );
+    expect(refs.issues[0]).toMatchObject({ code: 'REFERENCE_DENIED', source: 'other/db' });
+    expect(JSON.stringify(refs) + JSON.stringify(err)).not.toContain(CANARY);
+    const granted = { ssmPaths: ['/app/dev3', '/shared'], secretNames: ['app/*', 'other/db'], kmsKeys: [] };
+    const ok = await resolveSources(spec([{ hierarchy: { levels: ['/app/dev3'] } }]), resolver(), granted);
+    expect(ok.data).toEqual({ shared: 'db.internal', pointer: CANARY });
   });
 });

@@ -44,9 +44,21 @@ export interface FaultRule {
 export interface FaultConfig {
   /** Latency added to every forwarded request, in milliseconds. */
   latencyMs?: number;
+  /** Keep every request (operation, signing region, JSON body) for `requests()`: what a load asked AWS. */
+  record?: boolean;
   /** Requests per second allowed through (token bucket, burst = one second); over it: ThrottlingException. */
   rps?: number;
   rules?: FaultRule[];
+}
+
+/** One request as the proxy saw it (with `record: true`). */
+export interface RecordedRequest {
+  /** `service:Operation`, e.g. `ssm:GetParameters`. */
+  operation: string;
+  /** The region the request was signed for. */
+  region: string | undefined;
+  /** The JSON body (AWS JSON protocols), or undefined. */
+  body: unknown;
 }
 
 export interface ProxyStats {
@@ -96,6 +108,7 @@ export class FaultProxy {
   private config: FaultConfig = {};
   private ruleUses = new Map<FaultRule, number>();
   private stats: ProxyStats = { calls: {}, faults: {}, total: 0 };
+  private recorded: RecordedRequest[] = [];
   private tokens = 0;
   private lastRefill = Date.now();
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
@@ -152,6 +165,12 @@ export class FaultProxy {
 
   resetCounts(): void {
     this.stats = { calls: {}, faults: {}, total: 0 };
+    this.recorded = [];
+  }
+
+  /** The requests kept since the last reset (configure with `record: true`). */
+  requests(): RecordedRequest[] {
+    return structuredClone(this.recorded);
   }
 
   /** Clears faults and counters. */
@@ -221,13 +240,22 @@ export class FaultProxy {
     const op = operationOf(req, body);
     this.stats.total++;
     this.stats.calls[op] = (this.stats.calls[op] ?? 0) + 1;
+    const scope = /Credential=[^/]+\/\d{8}\/([a-z0-9-]+)\//.exec(String(req.headers.authorization ?? ''));
+    if (this.config.record) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body.toString('utf8'));
+      } catch {
+        parsed = undefined;
+      }
+      this.recorded.push({ operation: op, region: scope?.[1], body: parsed });
+    }
 
     if (this.config.latencyMs) await sleep(this.config.latencyMs);
     if (!this.takeToken()) {
       this.bump('quota');
       return awsError(res, 400, 'ThrottlingException', 'Rate exceeded');
     }
-    const scope = /Credential=[^/]+\/\d{8}\/([a-z0-9-]+)\//.exec(String(req.headers.authorization ?? ''));
     for (const rule of this.matching(op, body, scope?.[1])) {
       this.bump(rule.fault);
       switch (rule.fault) {

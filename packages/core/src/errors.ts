@@ -13,6 +13,11 @@ export type ErrorCode =
   | 'NOT_FOUND'
   /** AWS refused the call (IAM, KMS key policy, SCP). Not retried. */
   | 'ACCESS_DENIED'
+  /**
+   * A reference inside a value a hierarchy loaded names a sibling branch of that hierarchy (the
+   * no-leak rule) and is not on the allow-list. Never fetched.
+   */
+  | 'REFERENCE_DENIED'
   /** AWS rejected the request as invalid (bad name, wrong type, wrong encryption context). Not retried. */
   | 'VALIDATION'
   /** Throttled and out of retries. */
@@ -136,4 +141,14 @@ export function issuesOf(err: unknown, key: string, source?: string): Issue[] {
   return [
     { code: 'AWS_ERROR', key, message: err instanceof Error ? err.message.slice(0, 200) : 'unknown error' },
   ];
+}
+
+/**
+ * A YAML/JSON parse error as text that quotes nothing of the document (the parser's own message
+ * can quote the offending text, which may be a secret): its position and code only.
+ */
+export function describeParseError(err: unknown): string {
+  const e = (err ?? {}) as { code?: unknown; linePos?: Array<{ line: number; col: number }> };
+  const at = e.linePos?.[0] ? `at line ${e.linePos[0].line}, column ${e.linePos[0].col}` : 'somewhere';
+  return `${at}${typeof e.code === 'string' ? ` (${e.code})` : ''}`;
 }

@@ -20,6 +20,7 @@ export {
   type HierarchyResult,
   type LoadHierarchyOptions,
   type Resolved,
+  type ResolveMapOptions,
   Resolver,
   type ResolverOptions,
   type SourceInfo,

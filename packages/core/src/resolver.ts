@@ -32,6 +32,9 @@ import {
   mergeLevels,
   namesForKeys,
   type Origin,
+  type ReferenceAllowList,
+  referenceBranchProblem,
+  shortName,
   toTree,
 } from './hierarchy/hierarchy.js';
 import { KmsCrypto, type KmsCryptoOptions } from './kms/crypto.js';
@@ -39,6 +42,8 @@ import { LocalBackend, type LocalTree } from './local/backend.js';
 import {
   formatReference,
   hasReference,
+  type ParseOrigin,
+  parameterNameProblem,
   parseTemplate,
   type Reference,
   referenceKey,
@@ -138,6 +143,31 @@ export interface LoadHierarchyOptions {
   parameters?: string[];
   /** Resolve `<<resolve:…>>` inside parameter values. Default true. */
   resolveReferences?: boolean;
+  /**
+   * References inside the loaded values (at any depth) may not name a sibling branch of the
+   * hierarchy (see `referenceBranchProblem`); these shared parameters and secrets are allowed
+   * anyway. Refused references fail with REFERENCE_DENIED and are never fetched.
+   */
+  allowReferences?: ReferenceAllowList;
+  /**
+   * A further check for every reference inside the loaded values (at any depth), after the no-leak
+   * rule: return why it may not be read (it fails with REFERENCE_DENIED, never fetched), or
+   * undefined. The operator checks its SourcePolicy grants here.
+   */
+  checkReference?: (ref: Reference) => string | undefined;
+}
+
+export interface ResolveMapOptions {
+  /** Checked for every reference, at any depth (see `LoadHierarchyOptions.checkReference`). */
+  checkReference?: (ref: Reference) => string | undefined;
+}
+
+/** How text being resolved is treated: where it came from (for errors), and which references it may hold. */
+interface ResolveContext {
+  /** Set for text read from a source: parse errors name it and echo nothing. */
+  origin?: ParseOrigin;
+  /** Throws for a reference the text may not hold (the hierarchy's no-leak rule). */
+  guard?: (ref: Reference) => void;
 }
 
 type CacheValue =
@@ -271,6 +301,13 @@ export class Resolver {
 
   /** One parameter by name (or ARN), optionally a version or label. Decrypted. */
   async getParameter(q: ParameterQuery): Promise<ParameterRecord> {
+    // a name AWS would refuse is refused here, before any call, and never echoed in full
+    const problem = typeof q.name === 'string' ? parameterNameProblem(parameterName(q.name)) : 'not a string';
+    if (problem) {
+      throw new StrataError('INVALID_INPUT', `parameter ${shortName(String(q.name))}: ${problem}`, {
+        source: shortName(String(q.name)),
+      });
+    }
     const region = regionOf(q.name, this.backend.ssm.region);
     const key = `ssm|${region}|${queryString(q)}|dec`;
     const v = await this.cached(key, 'ssm', queryString(q), async () => ({
@@ -332,6 +369,11 @@ export class Resolver {
 
   /** Resolves one reference to its value (recursing through references inside that value). */
   async resolveReference(ref: Reference, chain: string[] = []): Promise<Resolved> {
+    return this.resolveRef(ref, chain, {});
+  }
+
+  private async resolveRef(ref: Reference, chain: string[], ctx: ResolveContext): Promise<Resolved> {
+    ctx.guard?.(ref);
     const printed = formatReference(ref);
     const id = referenceKey(ref);
     if (chain.includes(id)) {
@@ -353,7 +395,10 @@ export class Resolver {
     }
     const own = await this.fetchReference(ref, printed);
     if (!hasReference(own.value)) return own;
-    const inner = await this.resolveTemplate(own.value, [...chain, id]);
+    const inner = await this.resolveIn(own.value, [...chain, id], {
+      ...(ctx.guard ? { guard: ctx.guard } : {}),
+      origin: valueOrigin(ref, own),
+    });
     return {
       value: inner.value,
       secret: own.secret || inner.secret,
@@ -411,12 +456,16 @@ export class Resolver {
 
   /** Resolves every reference in a string (`postgres://u:<<resolve:…>>@h/db`). */
   async resolveTemplate(input: string, chain: string[] = []): Promise<Resolved> {
-    const parts = parseTemplate(input);
+    return this.resolveIn(input, chain, {});
+  }
+
+  private async resolveIn(input: string, chain: string[], ctx: ResolveContext): Promise<Resolved> {
+    const parts = parseTemplate(input, ctx.origin ? { origin: ctx.origin } : {});
     const resolved = await Promise.all(
       parts.map(async (p) =>
         p.kind === 'text'
           ? { value: p.text, secret: false, sources: [] as SourceInfo[] }
-          : this.resolveReference(p.ref, chain),
+          : this.resolveRef(p.ref, chain, ctx),
       ),
     );
     return {
@@ -430,11 +479,24 @@ export class Resolver {
    * Resolves a map of strings that may contain references. Fails with one LOAD_FAILED error
    * listing every key that failed (never a value).
    */
-  async resolveMap(inputs: Record<string, string>): Promise<Record<string, Resolved>> {
+  async resolveMap(
+    inputs: Record<string, string>,
+    opts: ResolveMapOptions = {},
+  ): Promise<Record<string, Resolved>> {
     const entries = Object.entries(inputs);
-    const settled = await Promise.allSettled(entries.map(([, v]) => this.resolveTemplate(v)));
+    const check = opts.checkReference;
+    const guard = check
+      ? (ref: Reference): void => {
+          const problem = check(ref);
+          if (problem) throw new StrataError('REFERENCE_DENIED', problem, { source: referenceSource(ref) });
+        }
+      : undefined;
+    const settled = await Promise.allSettled(
+      entries.map(([, v]) => this.resolveIn(v, [], guard ? { guard } : {})),
+    );
     const issues: Issue[] = [];
-    const out: Record<string, Resolved> = {};
+    // null prototype: a key named `__proto__` stays an own entry
+    const out: Record<string, Resolved> = Object.create(null);
     settled.forEach((s, i) => {
       const key = entries[i]![0];
       if (s.status === 'fulfilled') out[key] = s.value;
@@ -493,7 +555,23 @@ export class Resolver {
       if (opts.resolveReferences !== false && hasReference(e.value)) withRefs.push(e);
     }
     if (withRefs.length > 0) {
-      const settled = await Promise.allSettled(withRefs.map((e) => this.resolveTemplate(e.value)));
+      // the no-leak rule binds references too: a value may not reach a sibling branch
+      const guard = (ref: Reference): void => {
+        const problem =
+          referenceBranchProblem(levels, ref, opts.allowReferences) ?? opts.checkReference?.(ref);
+        if (problem) throw new StrataError('REFERENCE_DENIED', problem, { source: referenceSource(ref) });
+      };
+      const settled = await Promise.allSettled(
+        withRefs.map((e) =>
+          this.resolveIn(e.value, [], {
+            guard,
+            origin: {
+              what: `the value of ssm parameter ${shortName(e.origin.parameter)}`,
+              source: e.origin.parameter,
+            },
+          }),
+        ),
+      );
       settled.forEach((s, i) => {
         const e = withRefs[i]!;
         if (s.status === 'fulfilled') {
@@ -650,6 +728,27 @@ function toIssue(err: unknown, key?: string, source?: string): Issue {
     ...(key !== undefined ? { key } : {}),
     ...(source !== undefined ? { source } : {}),
   };
+}
+
+/** How to name a fetched value in an error about its text (never the text itself). */
+function valueOrigin(ref: Reference, own: Resolved): ParseOrigin {
+  const src = own.sources[0];
+  if (ref.service === 'ssm') {
+    const name = src?.id ?? ref.name;
+    return { what: `the value of ssm parameter ${shortName(name)}`, source: name };
+  }
+  if (ref.service === 'secretsmanager') {
+    const key = ref.jsonKey === undefined ? '' : ` (JSON key ${shortName(ref.jsonKey, 40)})`;
+    return { what: `the value of secret ${shortName(ref.secretId)}${key}`, source: ref.secretId };
+  }
+  return { what: 'the plaintext of a kms reference', source: 'kms' };
+}
+
+/** The parameter name or secret id a reference names (for an error's `source`). */
+function referenceSource(ref: Reference): string {
+  if (ref.service === 'ssm') return ref.name;
+  if (ref.service === 'secretsmanager') return ref.secretId;
+  return 'kms';
 }
 
 /** `name:3` / `name:label` / `arn:…:parameter/x:3` → the name or ARN without its selector. */

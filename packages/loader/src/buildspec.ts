@@ -9,7 +9,14 @@
  *     secrets-manager:  { DB_PASS: prod/db:password }         # secret-id:json-key:version-stage:version-id
  */
 
-import { StrataError } from '@strata/core';
+import {
+  describeParseError,
+  formatReference,
+  parseReference,
+  type Reference,
+  StrataError,
+  shortName,
+} from '@strata/core';
 import { parse as parseYaml } from 'yaml';
 
 export interface EnvBlock {
@@ -18,8 +25,54 @@ export interface EnvBlock {
   'secrets-manager'?: Record<string, string>;
 }
 
+/** The reason of a parser or printer error, without its echo. */
+function reasonOf(err: unknown): string {
+  const m = err instanceof Error ? err.message : '';
+  return m
+    .replace(/^invalid reference at \d+: /, '')
+    .replace(/^cannot format reference: /, '')
+    .replace(/ in '.*'$/s, '');
+}
+
+/**
+ * A buildspec value is a name, never template text: characters that could end a reference or
+ * start another (`<`, `>`, whitespace) are refused, and the reference is printed from a validated
+ * object (`formatReference`), not spliced together.
+ */
+function printRef(ref: Reference, section: string, variable: string, spec: string): string {
+  if (spec === '' || /[<>\s\p{Cc}]/u.test(spec)) {
+    throw new StrataError(
+      'INVALID_INPUT',
+      `${section} ${variable}: not a valid ${section === 'parameter-store' ? 'parameter name' : 'secret reference'} (it is a name, not template text)`,
+      { key: variable },
+    );
+  }
+  try {
+    return formatReference(ref);
+  } catch (err) {
+    throw new StrataError('INVALID_INPUT', `${section} ${variable}: ${reasonOf(err)}`, { key: variable });
+  }
+}
+
+/** A `parameter-store` value (`/app/db/url`, `/app/db/url:3`, `name:label`) → a reference. */
+export function parameterSpecToReference(spec: string, variable: string): string {
+  if (spec === '' || /[<>\s\p{Cc}]/u.test(spec))
+    return printRef({ service: 'ssm', name: '', secure: false }, 'parameter-store', variable, spec);
+  let ref: Reference;
+  try {
+    ref = parseReference(`<<resolve:ssm:${spec}>>`);
+  } catch (err) {
+    throw new StrataError('INVALID_INPUT', `parameter-store ${variable}: ${reasonOf(err)}`, {
+      key: variable,
+    });
+  }
+  return printRef(ref, 'parameter-store', variable, spec);
+}
+
 /** `secret-id:json-key:version-stage:version-id` (secret-id may be an ARN) → a reference. */
 export function secretsManagerSpecToReference(spec: string, variable: string): string {
+  if (spec === '' || /[<>\s\p{Cc}]/u.test(spec))
+    return printRef({ service: 'secretsmanager', secretId: '' }, 'secrets-manager', variable, spec);
   let secretId: string;
   let rest: string[];
   if (spec.startsWith('arn:')) {
@@ -27,7 +80,7 @@ export function secretsManagerSpecToReference(spec: string, variable: string): s
     if (parts.length < 7) {
       throw new StrataError(
         'INVALID_INPUT',
-        `secrets-manager ${variable}: '${spec.slice(0, 120)}' is not a valid secret ARN`,
+        `secrets-manager ${variable}: '${shortName(spec, 120)}' is not a valid secret ARN`,
         {
           key: variable,
         },
@@ -49,16 +102,25 @@ export function secretsManagerSpecToReference(spec: string, variable: string): s
       },
     );
   }
-  const [jsonKey = '', stage = '', versionId = ''] = rest;
-  const segs = [secretId, 'SecretString', jsonKey, stage, versionId];
-  while (segs.length > 1 && segs[segs.length - 1] === '') segs.pop();
-  if (segs.length === 2) segs.pop();
-  return `<<resolve:secretsmanager:${segs.join(':')}>>`;
+  const [jsonKey = '', versionStage = '', versionId = ''] = rest;
+  return printRef(
+    {
+      service: 'secretsmanager',
+      secretId,
+      ...(jsonKey ? { jsonKey } : {}),
+      ...(versionStage ? { versionStage } : {}),
+      ...(versionId ? { versionId } : {}),
+    },
+    'secrets-manager',
+    variable,
+    spec,
+  );
 }
 
 /** Variables → values or references, in CodeBuild's order (parameter-store and secrets-manager override variables). */
 export function envBlockToReferences(block: EnvBlock, origin = 'env'): Record<string, string> {
-  const out: Record<string, string> = {};
+  // null prototype: a variable named `__proto__` is an entry like any other
+  const out: Record<string, string> = Object.create(null);
   const check = (name: string, v: unknown, section: string) => {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
       throw new StrataError(
@@ -79,7 +141,7 @@ export function envBlockToReferences(block: EnvBlock, origin = 'env'): Record<st
   }
   for (const [k, v] of Object.entries(block['parameter-store'] ?? {})) {
     check(k, v, 'parameter-store');
-    out[k] = `<<resolve:ssm:${String(v)}>>`;
+    out[k] = parameterSpecToReference(String(v), k);
   }
   for (const [k, v] of Object.entries(block['secrets-manager'] ?? {})) {
     check(k, v, 'secrets-manager');
@@ -92,13 +154,12 @@ export function envBlockToReferences(block: EnvBlock, origin = 'env'): Record<st
 export function parseBuildspecEnv(text: string, origin = 'buildspec.yml'): Record<string, string> {
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    // errors only: the parser's warnings (printed to stderr) quote the document, which may hold secrets
+    doc = parseYaml(text, { logLevel: 'error' });
   } catch (err) {
-    throw new StrataError(
-      'INVALID_INPUT',
-      `${origin} is not valid YAML: ${(err as Error).message.split('\n')[0]}`,
-      { source: origin },
-    );
+    throw new StrataError('INVALID_INPUT', `${origin} is not valid YAML ${describeParseError(err)}`, {
+      source: origin,
+    });
   }
   const env = (doc as { env?: unknown } | null)?.env;
   if (env === undefined) return {};
@@ -109,7 +170,7 @@ export function parseBuildspecEnv(text: string, origin = 'buildspec.yml'): Recor
 
 /** Parses a dotenv-style file (KEY=value, # comments, optional quotes). */
 export function parseEnvFile(text: string, origin = '.env'): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out: Record<string, string> = Object.create(null);
   text.split(/\r?\n/).forEach((line, i) => {
     const t = line.trim();
     if (!t || t.startsWith('#')) return;

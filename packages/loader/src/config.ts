@@ -11,12 +11,16 @@ import {
   isStrataError,
   issuesOf,
   loadFailed,
+  type ReferenceAllowList,
   type Resolved,
   Resolver,
   type ResolverOptions,
   StrataError,
+  shortName,
+  unsafeKeySegment,
 } from '@strata/core';
 import type { z } from 'zod';
+import { keyVariants } from './iam.js';
 import { normalizeKey, placeKeys, schemaKeys } from './keys.js';
 import { freezeMasked } from './mask.js';
 import { readSealedFile, type SealedValue } from './seal.js';
@@ -45,6 +49,11 @@ export interface ConfigOptions<S extends z.ZodType> {
   fetchSchemaKeys?: boolean;
   /** A resolver to share (recommended in servers), or options for a new one. */
   resolver?: Resolver | ResolverOptions;
+  /**
+   * Shared parameters and secrets that references inside hierarchy values may name although they
+   * lie in a sibling branch of the hierarchy (see @strata/core's no-leak rule). Default: none.
+   */
+  allowReferences?: ReferenceAllowList;
 }
 
 /** Where one config key came from (for `explain`). Never holds the value. */
@@ -54,7 +63,8 @@ export interface KeySource {
   from: 'hierarchy' | 'sealed-file' | 'reference' | 'env';
   /** Parameter name, secret id, env variable. */
   source: string;
-  entry?: HierarchyEntry;
+  /** The hierarchy entry's origin and references, without its value. */
+  entry?: Omit<HierarchyEntry, 'value'>;
   reference?: string;
   version?: string;
 }
@@ -83,18 +93,19 @@ export async function loadConfigDetailed<S extends z.ZodType>(
   if (opts.hierarchy) {
     const fetchKeys = (opts.fetchSchemaKeys ?? keys.length > 0) && keys.length > 0;
     try {
-      const h = await resolver.loadHierarchy(
-        opts.hierarchy,
-        fetchKeys ? { keys: keys.flatMap(keyVariants) } : {},
-      );
+      const h = await resolver.loadHierarchy(opts.hierarchy, {
+        ...(fetchKeys ? { keys: keys.flatMap(keyVariants) } : {}),
+        ...(opts.allowReferences ? { allowReferences: opts.allowReferences } : {}),
+      });
       for (const e of h.entries.values()) {
         values.set(e.key, e.value);
+        const { value: _value, ...described } = e;
         sources.set(e.key, {
           key: e.key,
           secret: e.secret,
           from: 'hierarchy',
           source: e.origin.parameter,
-          entry: e,
+          entry: described,
           version: String(e.origin.version),
         });
       }
@@ -105,7 +116,7 @@ export async function loadConfigDetailed<S extends z.ZodType>(
 
   if (opts.sealedFile) await loadSealedFile(opts.sealedFile, resolver, values, sources, issues);
 
-  const refs = { ...opts.references };
+  const refs: Record<string, string> = Object.assign(Object.create(null), opts.references);
   const environment = opts.environment ?? process.env;
   for (const [key, variable] of Object.entries(opts.env ?? {})) {
     const v = environment[variable];
@@ -134,12 +145,36 @@ export async function loadConfigDetailed<S extends z.ZodType>(
       ...(first?.version ? { version: first.version } : {}),
     });
   });
+  // keys from every source (sealed file, references, env) that name object internals: refused, never dropped
+  for (const key of values.keys()) {
+    const unsafe = unsafeKeySegment(key);
+    if (unsafe !== undefined) {
+      issues.push({
+        code: 'INVALID_INPUT',
+        key: shortName(key),
+        ...(sources.get(key) ? { source: shortName(sources.get(key)!.source) } : {}),
+        message: `key ${shortName(key)} has the segment "${unsafe}", which Strata refuses (it names a JavaScript object internal)`,
+      });
+    }
+  }
   if (issues.length > 0) throw loadFailed(issues);
 
   const { tree, pathOf } = placeKeys(values, keys);
   const parsed = await opts.schema.safeParseAsync(tree);
   if (!parsed.success) {
     const byPath = new Map([...pathOf].map(([src, target]) => [target, src]));
+    // zod's own messages do not quote input, but a schema's custom messages may: withhold any that
+    // quotes a secret value (8 characters of it, or all of a shorter one)
+    const secretTexts = [...sources]
+      .filter(([, src]) => src.secret)
+      .map(([k]) => values.get(k))
+      .filter((v): v is string => typeof v === 'string' && v.length >= 4);
+    const quotesSecret = (m: string) =>
+      secretTexts.some((v) => {
+        if (v.length < 8) return m.includes(v);
+        for (let i = 0; i + 8 <= v.length; i++) if (m.includes(v.slice(i, i + 8))) return true;
+        return false;
+      });
     for (const zi of parsed.error.issues) {
       const path = zi.path.map(String).join('.');
       const srcKey = byPath.get(path);
@@ -153,7 +188,11 @@ export async function loadConfigDetailed<S extends z.ZodType>(
           : opts.hierarchy && missing
             ? { source: 'not found at any level' }
             : {}),
-        message: missing ? `missing (${zi.message})` : zi.message,
+        message: quotesSecret(zi.message)
+          ? `invalid value (${zi.code}; the schema's message quoted a secret and is withheld)`
+          : missing
+            ? `missing (${zi.message})`
+            : zi.message,
       });
     }
     throw loadFailed(issues);
@@ -203,15 +242,6 @@ async function loadSealedFile(
     values.set(key, s.value.value);
     sources.set(key, { key, secret: s.value.secret, from: 'sealed-file', source: file });
   });
-}
-
-/** Hierarchy spellings to try for a schema key: as written, and kebab-case (`logLevel` → `log-level`). */
-function keyVariants(key: string): string[] {
-  const kebab = key
-    .split('.')
-    .map((s) => s.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase())
-    .join('.');
-  return kebab === key ? [key] : [key, kebab];
 }
 
 /** Loads typed config once; the result is deeply frozen and masks secrets when logged. */

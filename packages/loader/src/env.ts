@@ -22,7 +22,8 @@ function readText(path: string, what: string): string {
 
 /** The unresolved environment: base < env file < buildspec (later wins). */
 export function collectEnv(src: EnvSources): Record<string, string> {
-  const out: Record<string, string> = {};
+  // null prototype: Object.assign and `out[k] =` store a `__proto__` variable as an entry
+  const out: Record<string, string> = Object.create(null);
   for (const [k, v] of Object.entries(src.base ?? process.env)) if (v !== undefined) out[k] = v;
   if (src.envFile) Object.assign(out, parseEnvFile(readText(src.envFile, 'env file'), src.envFile));
   if (src.buildspec)
@@ -39,7 +40,7 @@ export async function resolveEnv(
   resolver: Resolver,
 ): Promise<{ env: Record<string, string>; resolved: string[]; secret: string[] }> {
   const withRefs = Object.fromEntries(Object.entries(env).filter(([, v]) => hasReference(v)));
-  const out = { ...env };
+  const out: Record<string, string> = Object.assign(Object.create(null), env);
   if (Object.keys(withRefs).length === 0) return { env: out, resolved: [], secret: [] };
   const resolved = await resolver.resolveMap(withRefs);
   const secret: string[] = [];

@@ -1,6 +1,7 @@
 export {
   type EnvBlock,
   envBlockToReferences,
+  parameterSpecToReference,
   parseBuildspecEnv,
   parseEnvFile,
   secretsManagerSpecToReference,
@@ -17,7 +18,13 @@ export {
   watchConfig,
 } from './config.js';
 export { collectEnv, type EnvSources, resolveEnv } from './env.js';
-export { buildIamPolicy, type PolicyDocument, type PolicyInput } from './iam.js';
+export {
+  buildIamPolicy,
+  keyVariants,
+  type PolicyDocument,
+  type PolicyInput,
+  type PolicyStatement,
+} from './iam.js';
 export { normalizeKey, schemaKeys } from './keys.js';
 export { freezeMasked, MASK, maskedCopy } from './mask.js';
 export {

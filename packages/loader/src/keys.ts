@@ -51,7 +51,8 @@ export function placeKeys(
   schemaKeyList: string[],
 ): { tree: Record<string, unknown>; pathOf: Map<string, string> } {
   const bySchema = new Map(schemaKeyList.map((k) => [normalizeKey(k), k]));
-  const tree: Record<string, unknown> = {};
+  // null-prototype nodes and own-property lookups: no key can reach Object.prototype
+  const tree: Record<string, unknown> = Object.create(null);
   const pathOf = new Map<string, string>();
   for (const [key, value] of values) {
     const target = bySchema.get(normalizeKey(key)) ?? key;
@@ -59,13 +60,17 @@ export function placeKeys(
     const segs = target.split('.');
     let node = tree;
     segs.forEach((seg, i) => {
-      if (i === segs.length - 1) node[seg] = value;
+      if (i === segs.length - 1) define(node, seg, value);
       else {
-        const next = node[seg];
-        if (next === null || typeof next !== 'object') node[seg] = {};
+        const next = Object.hasOwn(node, seg) ? node[seg] : undefined;
+        if (next === null || typeof next !== 'object') define(node, seg, Object.create(null));
         node = node[seg] as Record<string, unknown>;
       }
     });
   }
   return { tree, pathOf };
+}
+
+function define(node: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(node, key, { value, enumerable: true, writable: true, configurable: true });
 }

@@ -14,8 +14,15 @@ export function maskedCopy(value: unknown, secretPaths: ReadonlySet<string>, pre
     return value.map((v, i) => maskedCopy(v, secretPaths, prefix ? `${prefix}.${i}` : String(i)));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value))
-      out[k] = maskedCopy(v, secretPaths, prefix ? `${prefix}.${k}` : k);
+    for (const [k, v] of Object.entries(value)) {
+      // defineProperty: a key such as `__proto__` stays an own property, never a prototype
+      Object.defineProperty(out, k, {
+        value: maskedCopy(v, secretPaths, prefix ? `${prefix}.${k}` : k),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
     return out;
   }
   return value;

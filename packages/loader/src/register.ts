@@ -17,6 +17,7 @@ try {
   for (const [k, v] of Object.entries(resolved)) process.env[k] = v;
   resolver.close();
 } catch (err) {
-  process.stderr.write(`strata: ${isStrataError(err) ? err.message : String(err)}\n`);
+  // not ours: cut short (it could say anything)
+  process.stderr.write(`strata: ${isStrataError(err) ? err.message : String(err).slice(0, 200)}\n`);
   process.exit(78);
 }

@@ -9,13 +9,24 @@
  * - a value whose path has a key matching the pattern (default
  *   `/(password|secret|token|key|credential)/i`, on any segment: `db.password`, `apiKey`,
  *   `secrets.slack`, every item of `tokens: [...]`).
- * Nulls, and strings that already contain a `<<resolve:…>>` reference, are left as they are (so
- * sealing twice only seals new values). Numbers and booleans are sealed as their text and come back
- * as strings. Keys are never sealed. YAML comments, order and layout are kept; JSON stays JSON.
+ * `!secret` on a mapping or a sequence marks every value below it. A secret value reached through a
+ * YAML alias (`password: *pw`) is sealed where its anchor is (`&pw`), so no copy of the plaintext
+ * stays in the file. Nulls, and strings made only of `<<resolve:…>>` references, are left as they
+ * are (so sealing twice only seals new values); a secret string that mixes a reference with literal
+ * text (`<<resolve:ssm:/x>>hunter2`) is sealed whole: its plaintext is resolved again on load.
+ * Numbers and booleans are sealed as their text and come back as strings. Keys are never sealed.
+ * YAML comments, order and layout are kept; JSON stays JSON.
  */
 import { readFileSync } from 'node:fs';
-import { type EncryptMode, type KmsCrypto, kmsReference, parseTemplate, StrataError } from '@strata/core';
-import { isMap, isScalar, isSeq, type Node, parseDocument, type Scalar } from 'yaml';
+import {
+  describeParseError,
+  type EncryptMode,
+  type KmsCrypto,
+  kmsReference,
+  parseTemplate,
+  StrataError,
+} from '@strata/core';
+import { isAlias, isMap, isScalar, isSeq, type Node, parseDocument, type Scalar, visit } from 'yaml';
 
 export const DEFAULT_SECRET_KEY_PATTERN = /(password|secret|token|key|credential)/i;
 
@@ -46,14 +57,39 @@ export interface SealResult {
 interface Leaf {
   path: string[];
   node: Scalar;
+  /** Under a `!secret` collection. */
+  tagged: boolean;
 }
 
 function parse(text: string, origin: string) {
-  const doc = parseDocument(text, { customTags: [SECRET_TAG], keepSourceTokens: false });
+  const doc = parseDocument(text, { customTags: [SECRET_TAG], keepSourceTokens: false, logLevel: 'error' });
   if (doc.errors.length > 0) {
+    // the position, never the parser's excerpt of the text (it may be a secret)
     throw new StrataError(
       'INVALID_INPUT',
-      `${origin}: not valid YAML/JSON: ${doc.errors[0]!.message.split('\n')[0]}`,
+      `${origin}: not valid YAML/JSON ${describeParseError(doc.errors[0])}`,
+      {
+        source: origin,
+      },
+    );
+  }
+  // an alias without its anchor would throw (quoting its name) when the document is printed
+  let unresolved: { range?: [number, number, number] } | undefined;
+  visit(doc, {
+    Alias(_, node) {
+      if (node.resolve(doc) === undefined) {
+        unresolved = node as { range?: [number, number, number] };
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  if (unresolved) {
+    const offset = unresolved.range?.[0] ?? 0;
+    const line = text.slice(0, offset).split('\n').length;
+    throw new StrataError(
+      'INVALID_INPUT',
+      `${origin}: not valid YAML/JSON at line ${line} (an alias without its anchor)`,
       {
         source: origin,
       },
@@ -62,22 +98,55 @@ function parse(text: string, origin: string) {
   return doc;
 }
 
-function leaves(node: unknown, path: string[] = [], out: Leaf[] = []): Leaf[] {
-  if (isMap(node)) {
-    for (const pair of node.items) {
-      const k = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
-      leaves(pair.value, [...path, k], out);
+type Doc = ReturnType<typeof parse>;
+
+/**
+ * Every scalar leaf with its path, following aliases (a leaf reached through an alias is the
+ * anchored node itself, listed once per path). `tagged`: below a `!secret` mapping or sequence.
+ */
+function leaves(
+  doc: Doc,
+  node: unknown,
+  path: string[] = [],
+  out: Leaf[] = [],
+  tagged = false,
+  seen = new Set<unknown>(),
+): Leaf[] {
+  if (isAlias(node)) {
+    const target = node.resolve(doc);
+    if (target !== undefined && !seen.has(target)) leaves(doc, target, path, out, tagged, seen);
+    return out;
+  }
+  if (isMap(node) || isSeq(node)) {
+    if (seen.has(node)) return out; // a recursive alias
+    const below = tagged || node.tag === '!secret';
+    const inner = new Set(seen).add(node);
+    if (isMap(node)) {
+      for (const pair of node.items) {
+        const k = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+        leaves(doc, pair.value, [...path, k], out, below, inner);
+      }
+    } else {
+      node.items.forEach((item, i) => {
+        leaves(doc, item, [...path, String(i)], out, below, inner);
+      });
     }
-  } else if (isSeq(node)) {
-    node.items.forEach((item, i) => {
-      leaves(item, [...path, String(i)], out);
-    });
-  } else if (isScalar(node)) out.push({ path, node });
+  } else if (isScalar(node)) out.push({ path, node, tagged });
   return out;
 }
 
 const isJson = (text: string) => /^\s*[[{]/.test(text);
 const dotted = (path: string[]) => path.join('.');
+
+/** True when a string is made only of references (nothing literal to seal). */
+function onlyReferences(value: string): boolean {
+  try {
+    const parts = parseTemplate(value);
+    return parts.length > 0 && parts.every((p) => p.kind === 'ref');
+  } catch {
+    return false;
+  }
+}
 
 /** The one kms reference a string consists of, or undefined. */
 function wholeKmsReference(
@@ -106,12 +175,17 @@ export async function sealText(
 ): Promise<SealResult> {
   const doc = parse(text, origin);
   const pattern = opts.pattern === undefined ? DEFAULT_SECRET_KEY_PATTERN : opts.pattern;
-  const todo = leaves(doc.contents).filter(({ path, node }) => {
-    if (node.value === null || node.value === undefined) return false;
-    if (typeof node.value === 'string' && node.value.includes('<<resolve:')) return false;
-    if (node.tag === '!secret') return true;
-    return pattern !== false && path.some((seg) => pattern.test(seg));
-  });
+  const isSecret = ({ path, node, tagged }: Leaf) =>
+    tagged || node.tag === '!secret' || (pattern !== false && path.some((seg) => pattern.test(seg)));
+  // one node may be reached by several paths (aliases): sealed once if any path makes it secret
+  const byNode = new Map<Scalar, Leaf>();
+  for (const leaf of leaves(doc, doc.contents)) {
+    if (!isSecret(leaf)) continue;
+    if (leaf.node.value === null || leaf.node.value === undefined) continue;
+    if (typeof leaf.node.value === 'string' && onlyReferences(leaf.node.value)) continue;
+    if (!byNode.has(leaf.node)) byNode.set(leaf.node, leaf);
+  }
+  const todo = [...byNode.values()];
   await Promise.all(
     todo.map(async ({ node }) => {
       const plain = String(node.value);
@@ -130,10 +204,12 @@ export async function sealText(
 /** Replaces each value that is a kms reference with its plaintext. */
 export async function unsealText(text: string, crypto: KmsCrypto, origin = 'input'): Promise<SealResult> {
   const doc = parse(text, origin);
-  const todo = leaves(doc.contents).flatMap((l) => {
-    const ref = typeof l.node.value === 'string' ? wholeKmsReference(l.node.value) : undefined;
-    return ref ? [{ ...l, ref }] : [];
-  });
+  const todo = leaves(doc, doc.contents)
+    .flatMap((l) => {
+      const ref = typeof l.node.value === 'string' ? wholeKmsReference(l.node.value) : undefined;
+      return ref ? [{ ...l, ref }] : [];
+    })
+    .filter((l, i, all) => all.findIndex((o) => o.node === l.node) === i);
   const failures: string[] = [];
   await Promise.all(
     todo.map(async ({ node, ref, path }) => {
@@ -174,19 +250,27 @@ export function readSealedFile(path: string): Map<string, SealedValue> {
   }
   const doc = parse(text, path);
   const out = new Map<string, SealedValue>();
-  const walk = (node: Node | null | undefined | unknown, prefix: string[]) => {
+  const walk = (node: Node | null | undefined | unknown, prefix: string[], depth = 0): void => {
+    if (isAlias(node)) {
+      // an alias reads as its anchored value (bounded: a recursive alias is not followed forever)
+      if (depth < 64) walk(node.resolve(doc), prefix, depth + 1);
+      return;
+    }
     if (isMap(node)) {
       for (const pair of node.items) {
-        walk(pair.value, [...prefix, isScalar(pair.key) ? String(pair.key.value) : String(pair.key)]);
+        walk(pair.value, [...prefix, isScalar(pair.key) ? String(pair.key.value) : String(pair.key)], depth);
       }
-    } else if (isSeq(node) && node.items.every((i) => isScalar(i))) {
+    } else if (isSeq(node) && node.items.every((i) => isScalar(i) || isAlias(i))) {
       out.set(
         dotted(prefix),
-        node.items.map((i) => (i as Scalar).value as SealedValue),
+        node.items.map((i) => {
+          const n = isAlias(i) ? i.resolve(doc) : i;
+          return (isScalar(n) ? n.value : null) as SealedValue;
+        }),
       );
     } else if (isSeq(node)) {
       node.items.forEach((i, n) => {
-        walk(i, [...prefix, String(n)]);
+        walk(i, [...prefix, String(n)], depth);
       });
     } else if (isScalar(node) && prefix.length > 0) {
       out.set(dotted(prefix), node.value as SealedValue);

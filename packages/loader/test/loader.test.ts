@@ -199,12 +199,16 @@ describe('iam-policy', () => {
     });
     expect(policy.Version).toBe('2012-10-17');
     const by = Object.fromEntries(policy.Statement.map((s) => [s.Sid, s]));
-    expect(by.StrataReadHierarchy?.Resource).toEqual([
-      'arn:aws:ssm:eu-west-1:111122223333:parameter/acme',
+    expect(by.StrataListHierarchy?.Resource).toEqual([
       'arn:aws:ssm:eu-west-1:111122223333:parameter/acme/shop/dev',
-      'arn:aws:ssm:eu-west-1:111122223333:parameter/acme/shop/dev/*',
     ]);
+    // an ancestor is listed one level deep only: a recursive read would return sibling branches
+    expect(by.StrataListAncestorLevelsOneLevelDeep).toMatchObject({
+      Resource: ['arn:aws:ssm:eu-west-1:111122223333:parameter/acme'],
+      Condition: { StringNotEqualsIgnoreCase: { 'ssm:Recursive': 'true' } },
+    });
     expect(by.StrataReadParameters?.Resource).toEqual([
+      'arn:aws:ssm:eu-west-1:111122223333:parameter/acme/shop/dev/*',
       'arn:aws:ssm:eu-west-1:111122223333:parameter/shared/flag',
     ]);
     expect(by.StrataReadSecrets?.Resource).toEqual([
@@ -212,9 +216,10 @@ describe('iam-policy', () => {
     ]);
     expect(by.StrataDecryptViaServices?.Condition).toEqual({
       StringEquals: {
-        'kms:ViaService': ['ssm.eu-west-1.amazonaws.com', 'secretsmanager.eu-west-1.amazonaws.com'],
+        'kms:ViaService': ['secretsmanager.eu-west-1.amazonaws.com', 'ssm.eu-west-1.amazonaws.com'],
       },
     });
-    expect(by.StrataDecryptReferences).toBeUndefined();
+    expect(by.StrataDescribeParameters).toBeUndefined();
+    expect(by.StrataDecryptReferences1).toBeUndefined();
   });
 });

@@ -390,7 +390,7 @@ export class Controller {
     // 2. resolve through the shared resolver
     let resolved: Awaited<ReturnType<typeof resolveSources>>;
     try {
-      resolved = await resolveSources(s.spec, this.o.resolver);
+      resolved = await resolveSources(s.spec, this.o.resolver, grants);
     } catch (err) {
       const notFound = isStrataError(err) && err.issues.every((i) => i.code === 'NOT_FOUND');
       const msg = isStrataError(err)

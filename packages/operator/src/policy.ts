@@ -131,6 +131,34 @@ export function deniedSources(spec: SecretSyncSpec, grants: Grants): string[] {
   for (const p of src.paths) if (!pathAllowed(p.path, grants.ssmPaths)) denied.push(`ssm path ${p.path}`);
   for (const p of src.parameters) if (!pathAllowed(p, grants.ssmPaths)) denied.push(`ssm parameter ${p}`);
   for (const s of src.secrets) if (!secretAllowed(s, grants.secretNames)) denied.push(`secret ${s}`);
+  // an allow-list for references inside hierarchy values widens nothing beyond the grants
+  for (const s of spec.sources) {
+    for (const p of s.hierarchy?.allowReferences?.ssm ?? [])
+      if (!pathAllowed(p.replace(/\/\*$/, ''), grants.ssmPaths)) denied.push(`allowReferences ssm path ${p}`);
+    for (const n of s.hierarchy?.allowReferences?.secretsManager ?? [])
+      if (!secretAllowed(n, grants.secretNames)) denied.push(`allowReferences secret ${n}`);
+  }
   if (src.kms > 0 && grants.kmsKeys.length === 0) denied.push('kms decryption');
   return [...new Set(denied)];
+}
+
+/** Why a reference (found anywhere, at any depth) is not covered by the grants, or undefined. */
+export function referenceNotGranted(ref: Reference, grants: Grants): string | undefined {
+  if (ref.service === 'ssm') {
+    const name = parameterName(ref.name);
+    const sm = '/aws/reference/secretsmanager/';
+    if (name.startsWith(sm)) {
+      const id = name.slice(sm.length);
+      return secretAllowed(id, grants.secretNames) ? undefined : `no SourcePolicy grants the secret ${id}`;
+    }
+    return pathAllowed(name, grants.ssmPaths)
+      ? undefined
+      : `no SourcePolicy grants the ssm parameter ${name}`;
+  }
+  if (ref.service === 'secretsmanager') {
+    return secretAllowed(ref.secretId, grants.secretNames)
+      ? undefined
+      : `no SourcePolicy grants the secret ${ref.secretId}`;
+  }
+  return grants.kmsKeys.length > 0 ? undefined : 'no SourcePolicy grants kms decryption';
 }

@@ -4,11 +4,13 @@ import {
   type Issue,
   issuesOf,
   loadFailed,
+  type Reference,
   type Resolver,
   StrataError,
   secretName,
+  unsafeKeySegment,
 } from '@strata/core';
-import { type SpecSources, sourcesOf } from './policy.js';
+import { type Grants, referenceNotGranted, type SpecSources, sourcesOf } from './policy.js';
 import type { SecretSyncSpec } from './types.js';
 
 export interface ResolvedData {
@@ -17,8 +19,19 @@ export interface ResolvedData {
   versions: Array<{ source: string; version: string }>;
 }
 
-export async function resolveSources(spec: SecretSyncSpec, resolver: Resolver): Promise<ResolvedData> {
-  const data: Record<string, string> = {};
+/**
+ * Resolves a spec's sources. With `grants`, every reference found inside a loaded value (at any
+ * depth: a hierarchy value, the value a ref points to, …) must be granted too, or the source fails
+ * with REFERENCE_DENIED: a value cannot reach what the namespace was not given.
+ */
+export async function resolveSources(
+  spec: SecretSyncSpec,
+  resolver: Resolver,
+  grants?: Grants,
+): Promise<ResolvedData> {
+  const checkReference = grants ? (ref: Reference) => referenceNotGranted(ref, grants) : undefined;
+  // null prototype: a key named `__proto__` is an entry (and is refused below), never a prototype
+  const data: Record<string, string> = Object.create(null);
   const versions = new Map<string, string>();
   const problems: Issue[] = [];
   await Promise.all(
@@ -28,7 +41,11 @@ export async function resolveSources(spec: SecretSyncSpec, resolver: Resolver): 
           ? { levels: s.hierarchy.levels }
           : { template: s.hierarchy.template!, vars: s.hierarchy.vars ?? {} };
         try {
-          const h = await resolver.loadHierarchy(input, s.hierarchy.keys ? { keys: s.hierarchy.keys } : {});
+          const h = await resolver.loadHierarchy(input, {
+            ...(s.hierarchy.keys ? { keys: s.hierarchy.keys } : {}),
+            ...(s.hierarchy.allowReferences ? { allowReferences: s.hierarchy.allowReferences } : {}),
+            ...(checkReference ? { checkReference } : {}),
+          });
           for (const e of h.entries.values()) {
             data[`${s.hierarchy.prefix ?? ''}${e.key}`] = e.value;
             versions.set(`ssm:${e.origin.parameter}`, String(e.origin.version));
@@ -41,7 +58,7 @@ export async function resolveSources(spec: SecretSyncSpec, resolver: Resolver): 
       }
       if (s.refs) {
         try {
-          const out = await resolver.resolveMap(s.refs);
+          const out = await resolver.resolveMap(s.refs, checkReference ? { checkReference } : {});
           for (const [k, r] of Object.entries(out)) {
             data[k] = r.value;
             for (const src of r.sources)
@@ -70,6 +87,14 @@ export async function resolveSources(spec: SecretSyncSpec, resolver: Resolver): 
             throw new StrataError('VALIDATION', `secret ${s.secretJSON.secretId} is not a JSON object`, {
               source: s.secretJSON.secretId,
             });
+          }
+          const unsafe = Object.keys(doc).filter((k) => unsafeKeySegment(k) !== undefined);
+          if (unsafe.length > 0) {
+            throw new StrataError(
+              'INVALID_INPUT',
+              `secret ${s.secretJSON.secretId} has JSON key(s) ${unsafe.map((k) => JSON.stringify(k.slice(0, 60))).join(', ')} naming object internals, which Strata refuses`,
+              { source: s.secretJSON.secretId },
+            );
           }
           for (const [k, v] of Object.entries(doc))
             data[`${s.secretJSON.prefix ?? ''}${k}`] = typeof v === 'string' ? v : JSON.stringify(v);

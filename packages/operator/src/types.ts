@@ -23,9 +23,29 @@ export interface ObjectMeta {
   deletionTimestamp?: string;
 }
 
+/** Shared sources references inside hierarchy values may name although they lie in a sibling branch. */
+export interface AllowReferences {
+  ssm?: string[];
+  secretsManager?: string[];
+}
+
 export type HierarchySource =
-  | { levels: string[]; template?: undefined; vars?: undefined; keys?: string[]; prefix?: string }
-  | { template: string; vars?: Record<string, string>; levels?: undefined; keys?: string[]; prefix?: string };
+  | {
+      levels: string[];
+      template?: undefined;
+      vars?: undefined;
+      keys?: string[];
+      prefix?: string;
+      allowReferences?: AllowReferences;
+    }
+  | {
+      template: string;
+      vars?: Record<string, string>;
+      levels?: undefined;
+      keys?: string[];
+      prefix?: string;
+      allowReferences?: AllowReferences;
+    };
 
 export interface SyncSource {
   hierarchy?: HierarchySource;

@@ -84,5 +84,7 @@ export function toStrataError(err: unknown, operation: string, source: string): 
   const what = e.name && e.name !== 'Error' ? e.name : (e.code ?? 'error');
   // AWS error messages describe the request (ARNs, actions), not parameter values; cap them anyway.
   const detail = e.message ? `: ${e.message.slice(0, 300)}` : '';
-  return new StrataError(code, `${operation} ${source}: ${what}${detail}`, { cause: err, source });
+  // a batch names up to 10 parameters (or 20 secrets): keep them, but bounded
+  const where = source.length > 600 ? `${source.slice(0, 600)}…` : source;
+  return new StrataError(code, `${operation} ${where}: ${what}${detail}`, { cause: err, source: where });
 }

@@ -8,6 +8,7 @@ import {
   mergeLevels,
   namesForKeys,
   type ParameterRecord,
+  referenceBranchProblem,
   toTree,
 } from './hierarchy.js';
 
@@ -530,11 +531,13 @@ describe('toTree / flatten', () => {
     expect(catchError(() => toTree([{ key: 'a..b', value: 1 }])).code).toBe('INVALID_INPUT');
   });
 
-  it('does not pollute prototypes', () => {
-    const tree = toTree([{ key: '__proto__.polluted', value: 'yes' }]);
+  it('refuses keys that name object internals instead of polluting prototypes', () => {
+    for (const key of ['__proto__.polluted', 'constructor.prototype.polluted', 'a.prototype']) {
+      expect(() => toTree([{ key, value: 'yes' }])).toThrow(
+        expect.objectContaining({ code: 'INVALID_INPUT', message: expect.stringContaining('is refused') }),
+      );
+    }
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    expect(Object.keys(tree)).toEqual(['__proto__']);
-    expect(flatten(tree)).toEqual(new Map([['__proto__.polluted', 'yes']]));
   });
 });
 
@@ -586,5 +589,94 @@ describe('namesForKeys', () => {
     expect(ignored).toEqual([]);
     expect(entries.get('timeout')!.value).toBe('2');
     expect(entries.get('db.url')!.value).toBe('2');
+  });
+});
+
+describe('security: unsafe key segments and the reference branch rule', () => {
+  const rec = (name: string, value = 'v', type: ParameterRecord['type'] = 'String'): ParameterRecord => ({
+    name,
+    value,
+    type,
+    version: 1,
+  });
+
+  it('refuses parameters whose path names object internals, naming them (never dropping them)', () => {
+    const levels = buildLevels({
+      template: '/{dept}/{app}/{env}',
+      vars: { dept: 'acme', app: 'shop', env: 'dev' },
+    });
+    let err: StrataError | undefined;
+    try {
+      mergeLevels(levels, [
+        [],
+        [],
+        [
+          rec('/acme/shop/dev/__proto__/polluted', 'TOPSECRET', 'SecureString'),
+          rec('/acme/shop/dev/constructor'),
+          rec('/acme/shop/dev/ok'),
+        ],
+      ]);
+    } catch (e) {
+      err = e as StrataError;
+    }
+    expect(err?.code).toBe('LOAD_FAILED');
+    expect(err?.issues.map((i) => i.source)).toEqual([
+      '/acme/shop/dev/__proto__/polluted',
+      '/acme/shop/dev/constructor',
+    ]);
+    expect(err?.message).not.toContain('TOPSECRET');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('refuses references into sibling branches, allows the hierarchy, outside names and the allow-list', () => {
+    const levels = buildLevels({
+      template: '/{dept}/{app}/{env}',
+      vars: { dept: 'acme', app: 'shop', env: 'dev' },
+    });
+    const ssm = (name: string) => ({ service: 'ssm' as const, name, secure: false });
+    const sm = (secretId: string) => ({ service: 'secretsmanager' as const, secretId });
+    const denied = [
+      ssm('/acme/shop/prod/db/password'),
+      ssm('arn:aws:ssm:eu-west-1:123456789012:parameter/acme/shop/prod/db/password'),
+      ssm('/acme/other-app/x'),
+      ssm('/acme/shop/dev'),
+      ssm('/aws/reference/secretsmanager/acme/shop/prod/db'),
+      sm('acme/shop/prod/db'),
+      sm('/acme/shop/prod/db'),
+      sm('arn:aws:secretsmanager:us-east-1:123456789012:secret:acme/shop/prod/db-AbCdEf'),
+    ];
+    for (const ref of denied)
+      expect(referenceBranchProblem(levels, ref), JSON.stringify(ref)).toMatch(/sibling branch/);
+    const allowed = [
+      ssm('/acme/shop/dev/db/password'),
+      ssm('/acme/shop/dev/a/b/c'),
+      ssm('/acme/timeout'),
+      ssm('/acme/shop/feature'),
+      ssm('/shared/db-host'),
+      ssm('plain-name'),
+      sm('acme/shop/dev/db'),
+      sm('prod-db'),
+      { service: 'kms' as const, ciphertext: 'AAAA' },
+    ];
+    for (const ref of allowed)
+      expect(referenceBranchProblem(levels, ref), JSON.stringify(ref)).toBeUndefined();
+    const allow = { ssm: ['/acme/shop/prod/shared/*'], secretsManager: ['acme/shop/prod/public-*'] };
+    expect(referenceBranchProblem(levels, ssm('/acme/shop/prod/shared/x'), allow)).toBeUndefined();
+    expect(referenceBranchProblem(levels, ssm('/acme/shop/prod/shared-not'), allow)).toMatch(/sibling/);
+    expect(referenceBranchProblem(levels, sm('acme/shop/prod/public-key'), allow)).toBeUndefined();
+    expect(referenceBranchProblem(levels, sm('acme/shop/prod/db'), allow)).toMatch(/sibling/);
+  });
+
+  it('refuses level paths deeper than AWS allows and truncates echoed paths', () => {
+    const deep = `/${Array.from({ length: 16 }, (_, i) => `l${i}`).join('/')}`;
+    expect(() => buildLevels({ levels: [deep] })).toThrow(/more than 15 levels/);
+    let err: StrataError | undefined;
+    try {
+      buildLevels({ levels: [`/${'x'.repeat(2100)}`] });
+    } catch (e) {
+      err = e as StrataError;
+    }
+    expect(err?.message).toMatch(/longer than 1011/);
+    expect(err!.message.length).toBeLessThan(300);
   });
 });

@@ -49,8 +49,10 @@
  *
  * Everything here is a pure function over data; fetching happens in the resolver.
  */
+import { parameterName, secretName } from '../aws/arn.js';
 import type { ParameterRecord } from '../backend.js';
 import { type Issue, loadFailed, StrataError } from '../errors.js';
+import { PARAMETER_DEPTH_MAX, PARAMETER_NAME_MAX, type Reference } from '../reference/parser.js';
 
 export type { ParameterRecord } from '../backend.js';
 
@@ -120,6 +122,24 @@ const KEY_SEGMENT = /^[A-Za-z0-9_-]+$/;
 const VARIABLE = /\{([^{}]*)\}/g;
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/**
+ * Key segments that name JavaScript object internals. A parameter, a JSON key or a file key spelled
+ * like this could alter object prototypes (`Object.prototype.polluted`) wherever a tree is built
+ * with plain assignment, and zod drops `__proto__` silently: every load refuses them with a clear
+ * INVALID_INPUT naming the parameter or key.
+ */
+export const UNSAFE_KEY_SEGMENTS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** The first unsafe segment of a dotted key or a parameter path (`a.__proto__.b`, `/a/constructor`), or undefined. */
+export function unsafeKeySegment(key: string): string | undefined {
+  return key.split(/[./]/).find((s) => UNSAFE_KEY_SEGMENTS.has(s));
+}
+
+/** Text for a message: at most `max` characters of a name, then `…`. */
+export function shortName(name: string, max = 120): string {
+  return name.length > max ? `${name.slice(0, max)}…` : name;
+}
+
 function invalid(message: string, source?: string): StrataError {
   return new StrataError('INVALID_INPUT', message, source === undefined ? {} : { source });
 }
@@ -135,13 +155,19 @@ function segmentProblem(segment: string): string | undefined {
 
 function normalizePath(raw: string, what: string): string {
   if (typeof raw !== 'string') throw invalid(`${what}: path must be a string`);
+  const shown = shortName(raw);
   const segments = raw.split('/').filter((s) => s !== '');
-  if (segments.length === 0) throw invalid(`${what}: path "${raw}" has no segments`, raw);
+  if (segments.length === 0) throw invalid(`${what}: path "${shown}" has no segments`, shown);
   for (const s of segments) {
     const problem = segmentProblem(s);
-    if (problem) throw invalid(`${what}: path "${raw}" has a segment that ${problem}`, raw);
+    if (problem) throw invalid(`${what}: path "${shown}" has a segment that ${problem}`, shown);
   }
-  return `/${segments.join('/')}`;
+  if (segments.length > PARAMETER_DEPTH_MAX)
+    throw invalid(`${what}: path "${shown}" has more than ${PARAMETER_DEPTH_MAX} levels`, shown);
+  const path = `/${segments.join('/')}`;
+  if (path.length > PARAMETER_NAME_MAX)
+    throw invalid(`${what}: path "${shown}" is longer than ${PARAMETER_NAME_MAX} characters`, shown);
+  return path;
 }
 
 function isUnder(name: string, path: string): boolean {
@@ -345,6 +371,17 @@ export function mergeLevels(levels: Level[], recordsByLevel: ParameterRecord[][]
         rejected.add(record.name);
         continue;
       }
+      const unsafe = unsafeKeySegment(key);
+      if (unsafe !== undefined) {
+        issues.push({
+          code: 'INVALID_INPUT',
+          key: shortName(key),
+          source: shortName(record.name),
+          message: `parameter ${shortName(record.name)} has the path segment "${unsafe}", which Strata refuses as a key (it names a JavaScript object internal); rename the parameter`,
+        });
+        used.add(record.name);
+        continue;
+      }
       used.add(record.name);
       const seen = byName.get(record.name);
       if (!seen || record.version > seen.record.version)
@@ -458,7 +495,10 @@ export function toTree(entries: Iterable<{ key: string; value: unknown }>): Reco
   const leaves = new Set<object>();
   for (const { key, value } of entries) {
     const parts = key.split('.');
-    if (parts.some((p) => p === '')) throw invalid(`key "${key}" has an empty segment`);
+    if (parts.some((p) => p === '')) throw invalid(`key "${shortName(key)}" has an empty segment`);
+    const unsafe = unsafeKeySegment(key);
+    if (unsafe !== undefined)
+      throw invalid(`key "${shortName(key)}" has the segment "${unsafe}", which is refused`);
     let node = root;
     for (const [i, part] of parts.entries()) {
       const existing = Object.hasOwn(node, part) ? node[part] : undefined;
@@ -529,7 +569,7 @@ export function namesForKeys(
   const out: Array<{ level: number; key: string; name: string }> = [];
   for (const key of new Set(keys)) {
     const segments = key.split('.');
-    if (!segments.every((s) => KEY_SEGMENT.test(s))) {
+    if (!segments.every((s) => KEY_SEGMENT.test(s) && !UNSAFE_KEY_SEGMENTS.has(s))) {
       throw invalid(`key "${key}" is not a valid parameter key: segments must match [A-Za-z0-9_-]+`);
     }
     for (const level of levels) {
@@ -538,4 +578,71 @@ export function namesForKeys(
     }
   }
   return out;
+}
+
+/**
+ * Sources a reference inside a hierarchy value may name although they lie in a sibling branch
+ * (shared parameters or secrets): SSM paths (each covers itself and everything below it, on a
+ * segment boundary; a trailing `/*` is tolerated) and Secrets Manager names (exact, a prefix ending
+ * in `*`, or an ARN).
+ */
+export interface ReferenceAllowList {
+  ssm?: string[];
+  secretsManager?: string[];
+}
+
+function pathCovered(path: string, entries: readonly string[] | undefined): boolean {
+  return (entries ?? []).some((raw) => {
+    const e = `/${raw}`.replace(/\/\*$/, '').replace(/\/+/g, '/').replace(/\/$/, '');
+    return e === '' || path === e || path.startsWith(`${e}/`);
+  });
+}
+
+function secretCovered(name: string, entries: readonly string[] | undefined): boolean {
+  return (entries ?? []).some((raw) => {
+    const e = secretName(raw);
+    return e.endsWith('*') ? name.startsWith(e.slice(0, -1)) : e === name;
+  });
+}
+
+/**
+ * The no-leak rule for references found inside values a hierarchy loads (at any depth): a
+ * reference may not name a parameter, or a secret whose name follows the same path convention
+ * (`acme/shop/prod/db` read as `/acme/shop/prod/db`), that lies under a level of the hierarchy but
+ * that the hierarchy itself would not read — a sibling branch such as `/acme/shop/prod/**` when
+ * loading `/acme/shop/dev`. Names outside every level (`/shared/x`, a secret `prod-db`) and kms
+ * ciphertexts are not restricted by this rule. `allow` lists exceptions. Returns why the
+ * reference is refused (naming the parameter or secret, never a value), or undefined. Pure.
+ */
+export function referenceBranchProblem(
+  levels: Level[],
+  ref: Reference,
+  allow: ReferenceAllowList = {},
+): string | undefined {
+  let kind: 'ssm parameter' | 'secret';
+  let name: string;
+  let path: string;
+  if (ref.service === 'kms') return undefined;
+  if (ref.service === 'ssm') {
+    const p = parameterName(ref.name);
+    const sm = '/aws/reference/secretsmanager/';
+    if (p.startsWith(sm)) {
+      kind = 'secret';
+      name = p.slice(sm.length);
+    } else {
+      kind = 'ssm parameter';
+      name = p.startsWith('/') ? p : `/${p}`;
+    }
+  } else {
+    kind = 'secret';
+    name = secretName(ref.secretId);
+  }
+  path = name.startsWith('/') ? name : `/${name}`;
+  path = path.replace(/\/+/g, '/');
+  const inside = levels.some((l) => path === l.path || isUnder(path, l.path));
+  if (!inside) return undefined;
+  if (levels.some((l) => keyFor(levels, l.index, path) !== undefined)) return undefined;
+  if (kind === 'ssm parameter' ? pathCovered(path, allow.ssm) : secretCovered(name, allow.secretsManager))
+    return undefined;
+  return `${kind} ${shortName(name)} is in a sibling branch of the hierarchy (${levels.map((l) => l.path).join(', ')}): a value loaded by it cannot reference it unless allowReferences lists it`;
 }

@@ -46,7 +46,7 @@ import type {
   SecretQuery,
   SecretRecord,
 } from '../backend.js';
-import { StrataError } from '../errors.js';
+import { describeParseError, StrataError } from '../errors.js';
 import { Stats } from '../stats.js';
 
 export interface LocalParameter {
@@ -170,11 +170,12 @@ export function readLocalTree(path: string): LocalTree {
   if (st.isFile()) {
     let doc: unknown;
     try {
-      doc = parseYaml(readFileSync(path, 'utf8'));
+      // errors only: the parser's warnings (printed to stderr) quote the document, which may hold secrets
+      doc = parseYaml(readFileSync(path, 'utf8'), { logLevel: 'error' });
     } catch (err) {
       throw new StrataError(
         'INVALID_INPUT',
-        `local tree ${path} is not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}`,
+        `local tree ${path} is not valid YAML/JSON ${describeParseError(err)}`,
         { source: path },
       );
     }

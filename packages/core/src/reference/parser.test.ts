@@ -150,7 +150,7 @@ describe('parseReference: ssm', () => {
   });
 
   it('rejects malformed ssm references with positions', () => {
-    parseError(() => parseReference('<<resolve:ssm:>>'), 14, 'empty parameter name', "'<<resolve:ssm:>>'");
+    parseError(() => parseReference('<<resolve:ssm:>>'), 14, 'empty parameter name', "'<<resolve:ssm:'");
     parseError(() => parseReference('<<resolve:ssm>>'), 13, 'missing parameter name');
     parseError(() => parseReference('<<resolve:ssm:/a:0>>'), 17, 'version must be a positive integer');
     parseError(() => parseReference('<<resolve:ssm:/a:000>>'), 17, 'positive integer');
@@ -158,8 +158,13 @@ describe('parseReference: ssm', () => {
     parseError(() => parseReference('<<resolve:ssm:/a:>>'), 17, 'empty version');
     parseError(() => parseReference('<<resolve:ssm:/a:1abc>>'), 17, 'cannot start with a digit');
     parseError(() => parseReference(`<<resolve:ssm:/a:${'L'.repeat(101)}>>`), 17, 'longer than 100');
-    parseError(() => parseReference('<<resolve:ssm:/a:la$bel>>'), 19, "invalid character '$' in label");
-    parseError(() => parseReference('<<resolve:ssm:/a$b>>'), 16, "invalid character '$' in parameter name");
+    parseError(() => parseReference('<<resolve:ssm:/a:la$bel>>'), 19, 'invalid character in label');
+    parseError(
+      () => parseReference('<<resolve:ssm:/a$b>>'),
+      16,
+      'invalid character in parameter name',
+      "in '<<resolve:ssm:'",
+    );
     parseError(() => parseReference('<<resolve:ssm:/a:1:2>>'), 18, 'unexpected extra segment');
     parseError(() => parseReference('<<resolve:ssm:/aws/reference/secretsmanager/>>'), 44, 'empty secret id');
   });
@@ -169,7 +174,7 @@ describe('parseReference: ssm', () => {
     parseError(
       () => parseReference('<<resolve:ssm:arn:aws-xx:ssm:us-east-1:123456789012:parameter/a>>'),
       18,
-      "unknown ARN partition 'aws-xx'",
+      'unknown ARN partition',
     );
     parseError(
       () => parseReference('<<resolve:ssm:arn:aws:sns:us-east-1:123456789012:parameter/a>>'),
@@ -282,7 +287,7 @@ describe('parseReference: secretsmanager', () => {
     parseError(
       () => parseReference('<<resolve:secretsmanager:prod/db:SecretBinary>>'),
       33,
-      "unsupported segment 'SecretBinary'",
+      "'SecretBinary' is not supported",
       "only 'SecretString'",
     );
     parseError(() => parseReference('<<resolve:secretsmanager:prod/db:>>'), 33, "expected 'SecretString'");
@@ -291,7 +296,8 @@ describe('parseReference: secretsmanager', () => {
     parseError(
       () => parseReference('<<resolve:secretsmanager:prod!db>>'),
       29,
-      "invalid character '!' in secret id",
+      'invalid character in secret id',
+      "in '<<resolve:secretsmanager:'",
     );
     parseError(
       () => parseReference('<<resolve:secretsmanager:x:SecretString:k:s:i:extra>>'),
@@ -301,7 +307,7 @@ describe('parseReference: secretsmanager', () => {
     parseError(
       () => parseReference('<<resolve:secretsmanager:x:SecretString:a<b>>'),
       41,
-      "invalid character '<' in JSON key",
+      'invalid character in JSON key',
     );
     parseError(
       () => parseReference('<<resolve:secretsmanager:arn:aws:secretsmanager:us-east-1:123456789012:db>>'),
@@ -367,7 +373,7 @@ describe('parseReference: kms', () => {
   it('rejects bad ciphertexts and contexts with positions', () => {
     parseError(() => parseReference('<<resolve:kms:>>'), 14, 'empty ciphertext');
     parseError(() => parseReference('<<resolve:kms>>'), 13, 'missing ciphertext');
-    parseError(() => parseReference('<<resolve:kms:AAAA*AAA>>'), 18, "invalid base64 character '*'");
+    parseError(() => parseReference('<<resolve:kms:AAAA*AAA>>'), 18, 'invalid base64 character');
     parseError(() => parseReference('<<resolve:kms:AA+A-A==>>'), 18, 'base64 ciphertext');
     parseError(() => parseReference('<<resolve:kms:AA=A>>'), 17, "padding '=' must come last");
     parseError(() => parseReference('<<resolve:kms:AAA===>>'), 19, 'too much');
@@ -375,14 +381,10 @@ describe('parseReference: kms', () => {
     parseError(() => parseReference('<<resolve:kms:AA=>>'), 16, 'wrong base64 padding');
     parseError(() => parseReference('<<resolve:kms:=>>'), 14, "padding '=' must come last");
     parseError(() => parseReference('<<resolve:kms:AAAA:novalue>>'), 19, 'expected KEY=VALUE');
-    parseError(
-      () => parseReference('<<resolve:kms:AAAA:a=1,a=2>>'),
-      23,
-      "duplicate encryption context key 'a'",
-    );
+    parseError(() => parseReference('<<resolve:kms:AAAA:a=1,a=2>>'), 23, 'duplicate encryption context key');
     parseError(() => parseReference('<<resolve:kms:AAAA:a=1,,b=2>>'), 23, 'empty entry');
     parseError(() => parseReference('<<resolve:kms:AAAA:=1>>'), 19, 'empty encryption context key');
-    parseError(() => parseReference('<<resolve:kms:AAAA:a=b=c>>'), 22, "invalid character '='");
+    parseError(() => parseReference('<<resolve:kms:AAAA:a=b=c>>'), 22, 'invalid character');
     parseError(() => parseReference('<<resolve:kms:AAAA:a=%zz>>'), 21, 'invalid percent-encoding');
     parseError(() => parseReference('<<resolve:kms:AAAA:a=%ff>>'), 21, 'not UTF-8');
     parseError(() => parseReference('<<resolve:kms:AAAA:a=b:c=d>>'), 22, 'extra segment', '%3A');
@@ -394,10 +396,12 @@ describe('parseReference: general errors', () => {
     const err = parseError(
       () => parseReference('<<resolve:s3:bucket/key>>'),
       10,
-      "unknown reference type 's3' (expected ssm, ssm-secure, secretsmanager or kms)",
-      "in '<<resolve:s3:bucket/key>>'",
+      'unknown reference type (expected ssm, ssm-secure, secretsmanager or kms)',
+      "in '<<resolve:'",
     );
-    expect(err.source).toBe('<<resolve:s3:bucket/key>>');
+    // the unknown type is not echoed: it did not pass validation
+    expect(err.message).not.toContain('s3');
+    expect(err.source).toBe('<<resolve:');
     parseError(() => parseReference('<<resolve::x>>'), 10, 'missing reference type');
     parseError(() => parseReference('<<resolve:>>'), 10, 'missing reference type');
   });
@@ -410,7 +414,7 @@ describe('parseReference: general errors', () => {
   it('reports whitespace at its position', () => {
     parseError(() => parseReference('<<resolve:ssm:/a b>>'), 16, 'whitespace is not allowed');
     // the echo stops at the whitespace: text after a broken reference is never shown
-    parseError(() => parseReference('<<resolve:ssm:/a\n>>'), 16, 'whitespace', "in '<<resolve:ssm:/a'");
+    parseError(() => parseReference('<<resolve:ssm:/a\n>>'), 16, 'whitespace', "in '<<resolve:ssm:'");
     parseError(() => parseReference('<<resolve:secretsmanager:x:SecretString:a\tb>>'), 41, 'whitespace');
     parseError(() => parseReference('<<resolve:ssm:/a\u00a0>>'), 16, 'whitespace');
   });
@@ -426,10 +430,15 @@ describe('parseReference: general errors', () => {
   });
 
   it('truncates the echoed reference to about 80 characters', () => {
-    const long = `<<resolve:ssm:/${'a'.repeat(200)}$>>`;
-    const err = parseError(() => parseReference(long), 215, "invalid character '$'");
+    const long = `<<resolve:ssm:/${'a'.repeat(200)}:0>>`;
+    const err = parseError(() => parseReference(long), 216, 'positive integer');
     expect(err.message).toContain(`'${long.slice(0, 80)}…'`);
     expect(err.message).not.toContain(long.slice(0, 81));
+    // a 2,100-character name is refused as AWS refuses it, and echoed cut short
+    const huge = `<<resolve:ssm:/${'n'.repeat(2100)}>>`;
+    const e2 = parseError(() => parseReference(huge), 14, 'longer than 1,011 characters');
+    expect(e2.message.length).toBeLessThan(250);
+    expect(e2.source!.length).toBeLessThanOrEqual(80);
   });
 });
 
@@ -512,18 +521,18 @@ describe('parseTemplate', () => {
       () => parseTemplate('url=<<resolve:ssm:/a/b and more'),
       4,
       "missing closing '>>'",
-      "in '<<resolve:ssm:/a/b'",
+      "in '<<resolve:ssm:'",
     );
     // an unterminated reference followed by literal text (a password, say) does not echo that text
     expect(() => parseTemplate('pw=<<resolve:ssm:/a hunter2')).toThrow(
       expect.not.objectContaining({ message: expect.stringContaining('hunter2') }),
     );
-    parseError(() => parseTemplate('x: <<resolve:s3:x>>'), 13, "unknown reference type 's3'");
+    parseError(() => parseTemplate('x: <<resolve:s3:x>>'), 13, 'unknown reference type');
     parseError(() => parseTemplate('<<resolve:ssm:a>> <<resolve:ssm:>>'), 32, 'empty parameter name');
     parseError(() => parseTemplate('a <<resolve:ssm:/x and <<resolve:ssm:/y>>'), 18, 'whitespace');
     parseError(() => parseTemplate('v=<<resolve:ssm:/a:0>>'), 19, 'positive integer');
     parseError(() => parseTemplate('k=<<resolve:secretsmanager:db:SecretBinary>>'), 30, 'SecretBinary');
-    parseError(() => parseTemplate('k=<<resolve:kms:AB$D>>'), 18, "invalid base64 character '$'");
+    parseError(() => parseTemplate('k=<<resolve:kms:AB$D>>'), 18, 'invalid base64 character');
     parseError(() => parseTemplate('\\\\<<resolve:ssm'), 2, "missing closing '>>'");
   });
 });
@@ -658,27 +667,28 @@ const region = chars(`${LOWER}0123456789-`, 1, 15);
 const account = chars('0123456789', 12, 12);
 const secretName = chars(`${ALNUM}/_+=.@-`);
 
+/** A segment AWS accepts: not `.` or `..`. */
+const segment = chars(`${ALNUM}_.-`).filter((x) => x !== '.' && x !== '..');
+/** Names AWS accepts (see the parser header): no reserved `aws`/`ssm` start, at most 15 levels. */
+const notReserved = (n: string) => !/^\/?(aws|ssm)/i.test(n);
 const paramName = fc.oneof(
-  chars(`${ALNUM}_.-/`),
-  fc.array(chars(`${ALNUM}_.-`), { minLength: 1, maxLength: 5 }).map((s) => `/${s.join('/')}`),
+  segment.filter(notReserved),
+  fc
+    .array(segment, { minLength: 1, maxLength: 5 })
+    .map((s) => `/${s.join('/')}`)
+    .filter(notReserved),
   secretName.map((s) => `/aws/reference/secretsmanager/${s}`),
   fc
-    .tuple(
-      partition,
-      region,
-      account,
-      fc.oneof(
-        chars(`${ALNUM}_.-/`).map((n) => `/${n}`),
-        chars(`${ALNUM}_.-`),
-      ),
-    )
-    .map(([p, r, a, n]) => `arn:${p}:ssm:${r}:${a}:parameter${n.startsWith('/') ? n : `/${n}`}`),
+    .tuple(partition, region, account, fc.array(segment, { minLength: 1, maxLength: 5 }))
+    .filter(([, , , n]) => notReserved(n[0]!))
+    .map(([p, r, a, n]) => `arn:${p}:ssm:${r}:${a}:parameter/${n.join('/')}`),
   fc.constant('arn'),
 );
 
 const label = fc
   .tuple(chars(`${LOWER}${LOWER.toUpperCase()}._-`, 1, 1), chars(`${ALNUM}._-`, 0, 99))
-  .map(([a, b]) => a + b);
+  .map(([a, b]) => a + b)
+  .filter(notReserved);
 
 const ssmRef: fc.Arbitrary<SsmReference> = fc
   .tuple(
@@ -891,5 +901,97 @@ describe('properties', () => {
     expect(run(`<<resolve:kms:AAAA:${ctx}>>`)).toHaveLength(1);
     expect(run(`<<resolve:secretsmanager:${'a'.repeat(n)}${':'.repeat(n)}>>`)).toBeUndefined();
     expect(run(`<<resolve:ssm:/a ${'x'.repeat(n)}`)).toBeUndefined();
+  });
+});
+
+describe('security: names as AWS validates them, and no echo of unvalidated text', () => {
+  it('refuses parameter names AWS refuses', () => {
+    parseError(() => parseReference('<<resolve:ssm://a//b>>'), 14, "empty path segment ('//'");
+    parseError(() => parseReference('<<resolve:ssm:/a/>>'), 14, 'empty path segment');
+    parseError(() => parseReference('<<resolve:ssm:/a/../prod/x>>'), 14, "'.' and '..'");
+    parseError(() => parseReference('<<resolve:ssm:/a/./b>>'), 14, "'.' and '..'");
+    parseError(() => parseReference('<<resolve:ssm:a/b>>'), 14, 'fully qualified');
+    parseError(() => parseReference(`<<resolve:ssm:/${'a'.repeat(1011)}>>`), 14, 'longer than 1,011');
+    const deep = `/${Array.from({ length: 16 }, (_, i) => `l${i}`).join('/')}`;
+    parseError(() => parseReference(`<<resolve:ssm:${deep}>>`), 14, 'more than 15 levels');
+    expect(parseReference(`<<resolve:ssm:${deep.replace('/l15', '')}>>`)).toMatchObject({ service: 'ssm' });
+    for (const name of ['awsTest', 'SSM-param', '/aws/testparam', '/Ssm/x', 'AWS']) {
+      parseError(() => parseReference(`<<resolve:ssm:${name}>>`), 14, "cannot start with 'aws' or 'ssm'");
+    }
+    // AWS's readable namespaces stay readable
+    expect(parseReference('<<resolve:ssm:/aws/service/global-infrastructure/regions>>')).toMatchObject({
+      name: '/aws/service/global-infrastructure/regions',
+    });
+    parseError(() => parseReference('<<resolve:ssm:/a:awsLabel>>'), 17, "labels cannot start with 'aws'");
+    parseError(
+      () => parseReference(`<<resolve:secretsmanager:${'s'.repeat(513)}>>`),
+      25,
+      'longer than 512 characters',
+    );
+    parseError(
+      () => parseReference(`<<resolve:secretsmanager:x:SecretString::${'S'.repeat(257)}>>`),
+      41,
+      'longer than 256 characters',
+    );
+  });
+
+  it('never echoes text after the part that passed validation', () => {
+    // an unterminated reference followed by a literal password (exec, resolve)
+    for (const input of [
+      "DBURL='<<resolve:ssm:/x:pw=TOPSECRET'",
+      'postgres://u:<<resolve:ssm:/a@h/db?password=hunter2',
+      '<<resolve:ssm:/a:TOPSECRET!>>',
+      '<<resolve:ssm:/a/TOPSECRET$>>',
+      '<<resolve:TOPSECRET>>',
+      '<<resolve:secretsmanager:x:SecretString:TOPSECRET\u0000>>',
+      '<<resolve:kms:AAAA:TOPSECRET=%zz>>',
+      '<<resolve:ssm:/a:1:TOPSECRET>>',
+    ]) {
+      let caught: StrataError | undefined;
+      try {
+        parseTemplate(input);
+      } catch (err) {
+        caught = err as StrataError;
+      }
+      expect(caught?.code, input).toBe('PARSE_ERROR');
+      for (const secret of ['TOPSECRET', 'hunter2', 'pw=', 'TOPSE', 'h/db']) {
+        expect(caught!.message, input).not.toContain(secret);
+        expect(JSON.stringify(caught), input).not.toContain(secret);
+      }
+    }
+    // the type and the valid name are shown
+    parseError(
+      () => parseTemplate('a=<<resolve:ssm:/acme/db:0>>'),
+      25,
+      'positive integer',
+      "in '<<resolve:ssm:/acme/db'",
+    );
+  });
+
+  it('with an origin, names the source and position and echoes nothing', () => {
+    const origin = { what: 'the value of ssm parameter /acme/dev/db/url', source: '/acme/dev/db/url' };
+    const err = parseError(
+      () => parseTemplate('postgres://<<resolve:ssm:/acme/dev/pw', { origin }),
+      11,
+      'in the value of ssm parameter /acme/dev/db/url',
+      "missing closing '>>'",
+    );
+    expect(err.message).not.toContain('<<resolve');
+    expect(err.message).not.toContain('postgres');
+    expect(err.source).toBe('/acme/dev/db/url');
+    const canary = 'CANARY-0f3a9c';
+    fc.assert(
+      fc.property(anyString, anyString, (a, b) => {
+        const input = `${a}${canary}${b}<<resolve:${canary}${a}`;
+        try {
+          parseTemplate(input, { origin });
+        } catch (e) {
+          const s = JSON.stringify(e) + (e as Error).message;
+          expect(s).not.toContain(canary.slice(0, 8));
+          expect((e as StrataError).source).toBe('/acme/dev/db/url');
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });

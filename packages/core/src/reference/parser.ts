@@ -58,16 +58,32 @@
  * `<<resolve:` in a text part it writes 2N+1 backslashes (N = the backslashes that precede it in
  * the text), and it doubles the backslashes that end a text part followed by a reference.
  *
+ * ## Names (as AWS validates them)
+ *
+ * A parameter NAME is at most 1,011 characters (AWS's limit, which counts an ARN too), has at most
+ * 15 levels, and a name with a `/` is fully qualified: it starts with `/`, has no empty segment
+ * (`//`, a trailing `/`) and no `.` or `..` segment. Its first segment may not start with `aws` or
+ * `ssm` in any case (AWS reserves them), except the readable namespaces `/aws/service/…` (public
+ * parameters) and `/aws/reference/secretsmanager/…`. A SECRET-ID name is at most 512 characters
+ * (an ARN at most 2,048). A label may not start with `aws` or `ssm` either; a VERSION-STAGE is at
+ * most 256 characters.
+ *
  * ## Errors
  *
  * Every parse failure is a `StrataError` with code `PARSE_ERROR`, `position` = the 0-based offset
  * in the input of the problem (always within `[0, input.length]`), and a message of the form
- * `invalid reference at 12: unknown reference type 's3' (…) in '<<resolve:s3:x>>'`, echoing the
- * reference text (truncated to 80 characters). A missing `>>` is reported at the opening `<<`.
- * Nothing else is ever thrown by the parser. The printers throw `StrataError` `INVALID_INPUT` for a
- * reference object that does not satisfy these rules.
+ * `invalid reference at 12: unknown reference type (…) in '<<resolve:'`. The message never quotes
+ * text of the input that did not pass validation: the echo (also in `source`) is the reference up
+ * to the end of the part that did — `<<resolve:`, the type, and the name or secret id when it is
+ * valid — truncated to 80 characters; the reason names the problem and its position only. A
+ * missing `>>` is reported at the opening `<<`. With `origin` (text that came from a source: a
+ * parameter or secret value, a KMS plaintext), nothing of the input is echoed at all: the message
+ * names the origin and the position (`invalid reference at 12: … (in the value of ssm parameter /a)`)
+ * and `source` is the origin's `source`. Nothing else is ever thrown by the parser. The printers
+ * throw `StrataError` `INVALID_INPUT` for a reference object that does not satisfy these rules.
  */
 
+import { parameterName } from '../aws/arn.js';
 import { StrataError } from '../errors.js';
 
 export type SsmReference = {
@@ -94,6 +110,16 @@ const OPEN = '<<resolve:';
 const CLOSE = '>>';
 const ECHO_MAX = 80;
 const LABEL_MAX = 100;
+/** AWS: the fully qualified parameter name, ARN included, is at most 1,011 characters. */
+export const PARAMETER_NAME_MAX = 1011;
+/** AWS: at most 15 levels in a parameter hierarchy. */
+export const PARAMETER_DEPTH_MAX = 15;
+/** AWS: a secret name is at most 512 characters; a secret id (an ARN) at most 2,048. */
+const SECRET_NAME_MAX = 512;
+const SECRET_ID_MAX = 2048;
+const STAGE_MAX = 256;
+/** Namespaces under the reserved `/aws` prefix that can be read. */
+const READABLE_AWS_PREFIXES = ['/aws/service/', '/aws/reference/secretsmanager/'];
 const PARTITIONS = new Set(['aws', 'aws-cn', 'aws-us-gov']);
 const SM_REFERENCE_PREFIX = '/aws/reference/secretsmanager/';
 const TYPES = 'expected ssm, ssm-secure, secretsmanager or kms';
@@ -102,11 +128,30 @@ const SM_SHAPE = 'SECRET-ID[:SecretString[:JSON-KEY[:VERSION-STAGE[:VERSION-ID]]
 // ---------------------------------------------------------------------------------------------
 // Errors
 
+/**
+ * Where text being parsed came from, when it is not the caller's own input: a value read from a
+ * source (a parameter, a secret, a KMS plaintext). Errors then name `what` and `source` and echo
+ * nothing of the text.
+ */
+export interface ParseOrigin {
+  /** How to name the text in a message: `the value of ssm parameter /acme/dev/db/url`. */
+  what: string;
+  /** The source to put in the error's `source`: the parameter name or secret id. */
+  source: string;
+}
+
+export interface ParseOptions {
+  origin?: ParseOrigin;
+}
+
 /** Where the reference being parsed sits in the input, for the message's echo. */
 interface Where {
   input: string;
   start: number;
   end: number;
+  /** Offset up to which the reference passed validation: the echo never goes past it. */
+  shown: number;
+  origin?: ParseOrigin | undefined;
 }
 
 /** Quotes user text for a message: control characters escaped, long text truncated. */
@@ -126,17 +171,34 @@ function quote(text: string, max = ECHO_MAX): string {
   return `'${out}'`;
 }
 
+/**
+ * The one way a parse error is made. `reason` never contains input text. The echo is the part of
+ * the reference that passed validation (`<<resolve:ssm:/a/b`), never what follows it (an
+ * unterminated reference followed by a literal password); with an origin there is no echo.
+ */
 function fail(w: Where, position: number, reason: string): never {
-  // Echo the reference only up to the first whitespace: a reference is never split by whitespace,
-  // so text after it (an unterminated `<<resolve:` followed by a literal password) is never shown.
-  let stop = Math.min(w.end, w.start + ECHO_MAX + 1);
-  const ws = w.input.slice(w.start, stop).search(/\s/);
-  if (ws >= 0) stop = w.start + ws;
-  const echo = quote(w.input.slice(w.start, stop));
+  if (w.origin) {
+    throw new StrataError(
+      'PARSE_ERROR',
+      `invalid reference at ${position}: ${reason} (in ${w.origin.what})`,
+      {
+        position,
+        source: w.origin.source,
+      },
+    );
+  }
+  const stop = Math.max(w.start, Math.min(w.shown, w.end, w.start + ECHO_MAX + 1));
+  const text = w.input.slice(w.start, stop);
+  const echo = quote(text);
   throw new StrataError('PARSE_ERROR', `invalid reference at ${position}: ${reason} in ${echo}`, {
     position,
-    source: w.input.slice(w.start, Math.min(stop, w.start + ECHO_MAX)),
+    source: text.slice(0, ECHO_MAX),
   });
+}
+
+/** Marks `w.input[.. end]` as validated (it may be echoed). */
+function shown(w: Where, end: number): void {
+  if (end > w.shown) w.shown = end;
 }
 
 function invalid(reason: string): StrataError {
@@ -210,11 +272,6 @@ function firstBad(text: string, ok: (c: number) => boolean, from = 0): number {
   return -1;
 }
 
-function charName(text: string, i: number): string {
-  const c = text.codePointAt(i) ?? 0;
-  return quote(String.fromCodePoint(c));
-}
-
 // ---------------------------------------------------------------------------------------------
 // Segments
 
@@ -244,32 +301,56 @@ function end(seg: Seg): number {
 
 function checkChars(w: Where, seg: Seg, ok: (c: number) => boolean, what: string, from = 0): void {
   const bad = firstBad(seg.text, ok, from);
-  if (bad >= 0) fail(w, seg.start + bad, `invalid character ${charName(seg.text, bad)} in ${what}`);
+  if (bad >= 0) fail(w, seg.start + bad, `invalid character in ${what}`);
 }
 
 function checkRegion(w: Where, seg: Seg): void {
   const ok = (c: number) => isDigit(c) || (c >= 0x61 && c <= 0x7a) || c === 0x2d;
   if (seg.text === '' || firstBad(seg.text, ok) >= 0) {
-    fail(w, seg.start, `invalid region ${quote(seg.text, 40)} in ARN`);
+    fail(w, seg.start, 'invalid region in ARN');
   }
 }
 
 function checkArnHead(w: Where, segs: Seg[], service: string): void {
   const [, partition, svc, region, account] = segs as [Seg, Seg, Seg, Seg, Seg];
   if (!PARTITIONS.has(partition.text)) {
-    fail(
-      w,
-      partition.start,
-      `unknown ARN partition ${quote(partition.text, 40)} (expected aws, aws-cn or aws-us-gov)`,
-    );
+    fail(w, partition.start, 'unknown ARN partition (expected aws, aws-cn or aws-us-gov)');
   }
   if (svc.text !== service) {
-    fail(w, svc.start, `expected service '${service}' in ARN, got ${quote(svc.text, 40)}`);
+    fail(w, svc.start, `expected service '${service}' in ARN`);
   }
   checkRegion(w, region);
   if (account.text.length !== 12 || firstBad(account.text, isDigit) >= 0) {
-    fail(w, account.start, `invalid account ${quote(account.text, 40)} in ARN (expected 12 digits)`);
+    fail(w, account.start, 'invalid account in ARN (expected 12 digits)');
   }
+}
+
+/** True when `name` starts with `aws` or `ssm` in any case (AWS reserves them). */
+function reservedPrefix(text: string): boolean {
+  const head = text.slice(0, 3).toLowerCase();
+  return head === 'aws' || head === 'ssm';
+}
+
+/**
+ * Why a parameter name (no ARN) breaks AWS's naming rules, or undefined. Characters are checked
+ * elsewhere. Pure; also used for hierarchy paths.
+ */
+export function parameterNameProblem(name: string): string | undefined {
+  if (name === '') return 'empty parameter name';
+  if (name.length > PARAMETER_NAME_MAX)
+    return `parameter name is longer than ${PARAMETER_NAME_MAX.toLocaleString('en-US')} characters`;
+  const qualified = name.startsWith('/');
+  if (!qualified && name.includes('/'))
+    return "a parameter name with '/' must start with '/' (fully qualified)";
+  const segments = (qualified ? name.slice(1) : name).split('/');
+  if (segments.some((s) => s === '')) return "empty path segment ('//' or a trailing '/') in parameter name";
+  if (segments.some((s) => s === '.' || s === '..'))
+    return "'.' and '..' are not valid parameter name segments";
+  if (segments.length > PARAMETER_DEPTH_MAX)
+    return `parameter name has more than ${PARAMETER_DEPTH_MAX} levels`;
+  if (reservedPrefix(segments[0]!) && !READABLE_AWS_PREFIXES.some((p) => name.startsWith(p)))
+    return "parameter names cannot start with 'aws' or 'ssm' (reserved by AWS)";
+  return undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -283,30 +364,43 @@ function checkParamName(w: Where, seg: Seg, from: number): void {
     const idAt = from + SM_REFERENCE_PREFIX.length;
     if (idAt >= seg.text.length) fail(w, seg.start + idAt, `empty secret id after '${SM_REFERENCE_PREFIX}'`);
     checkChars(w, seg, isSecretChar, 'secret id', idAt);
+    if (seg.text.length - idAt > SECRET_NAME_MAX)
+      fail(w, seg.start + idAt, `secret name is longer than ${SECRET_NAME_MAX} characters`);
+    if (seg.text.length > PARAMETER_NAME_MAX)
+      fail(
+        w,
+        seg.start,
+        `parameter name is longer than ${PARAMETER_NAME_MAX.toLocaleString('en-US')} characters`,
+      );
   } else {
     checkChars(w, seg, isParamChar, 'parameter name', from);
+    const problem = parameterNameProblem(name);
+    if (problem) fail(w, seg.start + from, problem);
   }
 }
 
-function parseVersion(w: Where, seg: Seg): { version: number } | { label: string } {
+function parseVersion(w: Where, seg: Seg, stage = false): { version: number } | { label: string } {
   const t = seg.text;
   if (t === '') fail(w, seg.start, "empty version after ':' (expected a version number or a label)");
   if (firstBad(t, isDigit) < 0) {
     const digits = t.replace(/^0+/, '');
     const version = digits === '' ? 0 : Number(digits);
-    if (version === 0) fail(w, seg.start, `version must be a positive integer, got ${quote(t, 40)}`);
+    if (version === 0) fail(w, seg.start, 'version must be a positive integer');
     if (digits.length > 16 || !Number.isSafeInteger(version))
-      fail(w, seg.start, `version number ${quote(t, 40)} is too large`);
+      fail(w, seg.start, 'version number is too large');
     return { version };
   }
-  if (isDigit(t.charCodeAt(0))) fail(w, seg.start, `label ${quote(t, 40)} cannot start with a digit`);
+  if (isDigit(t.charCodeAt(0))) fail(w, seg.start, 'label cannot start with a digit');
   checkChars(w, seg, isLabelChar, 'label');
   if (t.length > LABEL_MAX) fail(w, seg.start, `label is longer than ${LABEL_MAX} characters`);
+  // a Secrets Manager reference through SSM takes a version stage here (AWSPREVIOUS)
+  if (!stage && reservedPrefix(t))
+    fail(w, seg.start, "labels cannot start with 'aws' or 'ssm' (reserved by AWS)");
   return { label: t };
 }
 
 function extra(w: Where, seg: Seg, shape: string): never {
-  fail(w, seg.start - 1, `unexpected extra segment ${quote(seg.text, 40)} (expected ${shape})`);
+  fail(w, seg.start - 1, `unexpected extra segment (expected ${shape})`);
 }
 
 function parseSsm(w: Where, type: Seg, rest: Seg[], closeAt: number): SsmReference {
@@ -327,11 +421,17 @@ function parseSsm(w: Where, type: Seg, rest: Seg[], closeAt: number): SsmReferen
     checkArnHead(w, rest, 'ssm');
     const resource = rest[5]!;
     if (!resource.text.startsWith('parameter/')) {
-      fail(w, resource.start, `expected 'parameter/NAME' in parameter ARN, got ${quote(resource.text, 40)}`);
+      fail(w, resource.start, "expected 'parameter/NAME' in parameter ARN");
     }
     // Validate what follows `parameter` as a name with a leading slash (`parameter/a/b` -> `/a/b`).
     if (resource.text === 'parameter/') fail(w, end(resource), 'empty parameter name in ARN');
     checkParamName(w, resource, 'parameter'.length);
+    if (end(resource) - first.start > PARAMETER_NAME_MAX)
+      fail(
+        w,
+        first.start,
+        `parameter ARN is longer than ${PARAMETER_NAME_MAX.toLocaleString('en-US')} characters`,
+      );
     name = w.input.slice(first.start, end(resource));
     used = 6;
   } else {
@@ -339,12 +439,13 @@ function parseSsm(w: Where, type: Seg, rest: Seg[], closeAt: number): SsmReferen
     name = first.text;
     used = 1;
   }
+  shown(w, first.start + name.length);
   const ref: SsmReference = { service: 'ssm', name, secure };
   const version = rest[used];
   if (version !== undefined) {
     const next = rest[used + 1];
     if (next !== undefined) extra(w, next, shape);
-    Object.assign(ref, parseVersion(w, version));
+    Object.assign(ref, parseVersion(w, version, parameterName(name).startsWith(SM_REFERENCE_PREFIX)));
   }
   return ref;
 }
@@ -364,19 +465,25 @@ function parseSecretsManager(w: Where, rest: Seg[], closeAt: number): SecretsMan
     }
     checkArnHead(w, rest, 'secretsmanager');
     const type = rest[5]!;
-    if (type.text !== 'secret')
-      fail(w, type.start, `expected 'secret' in secret ARN, got ${quote(type.text, 40)}`);
+    if (type.text !== 'secret') fail(w, type.start, "expected 'secret' in secret ARN");
     const nameSeg = rest[6]!;
     if (nameSeg.text === '') fail(w, nameSeg.start, 'empty secret name in ARN');
     checkChars(w, nameSeg, isSecretChar, 'secret name');
+    if (nameSeg.text.length > SECRET_NAME_MAX + 7)
+      fail(w, nameSeg.start, `secret name is longer than ${SECRET_NAME_MAX} characters`);
     secretId = w.input.slice(first.start, end(nameSeg));
+    if (secretId.length > SECRET_ID_MAX)
+      fail(w, first.start, `secret ARN is longer than ${SECRET_ID_MAX.toLocaleString('en-US')} characters`);
     used = 7;
   } else {
     if (first.text === '') fail(w, first.start, 'empty secret id');
     checkChars(w, first, isSecretChar, 'secret id');
+    if (first.text.length > SECRET_NAME_MAX)
+      fail(w, first.start, `secret name is longer than ${SECRET_NAME_MAX} characters`);
     secretId = first.text;
     used = 1;
   }
+  shown(w, first.start + secretId.length);
   const ref: SecretsManagerReference = { service: 'secretsmanager', secretId };
   const opt = rest.slice(used);
   const over = opt[4];
@@ -389,7 +496,9 @@ function parseSecretsManager(w: Where, rest: Seg[], closeAt: number): SecretsMan
       kind.start,
       kind.text === ''
         ? "expected 'SecretString' after the secret id"
-        : `unsupported segment ${quote(kind.text, 40)} (only 'SecretString' is supported)`,
+        : kind.text === 'SecretBinary'
+          ? "'SecretBinary' is not supported (only 'SecretString' is)"
+          : "unsupported segment after the secret id (only 'SecretString' is supported)",
     );
   }
   const fields = [
@@ -401,6 +510,8 @@ function parseSecretsManager(w: Where, rest: Seg[], closeAt: number): SecretsMan
     const seg = opt[i + 1];
     if (seg === undefined || seg.text === '') return;
     checkChars(w, seg, isFreeChar, what);
+    if (field === 'versionStage' && seg.text.length > STAGE_MAX)
+      fail(w, seg.start, `version stage is longer than ${STAGE_MAX} characters`);
     ref[field] = seg.text;
   });
   return ref;
@@ -421,18 +532,18 @@ function checkBase64(w: Where, seg: Seg): void {
     } else if (isAlnum(c)) {
       data++;
     } else if (c === 0x2b || c === 0x2f) {
-      if (url) fail(w, seg.start + i, `invalid character ${charName(t, i)} in base64url ciphertext`);
+      if (url) fail(w, seg.start + i, 'invalid character in base64url ciphertext (mixed alphabets)');
       std = true;
       data++;
     } else if (c === 0x2d || c === 0x5f) {
-      if (std) fail(w, seg.start + i, `invalid character ${charName(t, i)} in base64 ciphertext`);
+      if (std) fail(w, seg.start + i, 'invalid character in base64 ciphertext (mixed alphabets)');
       url = true;
       data++;
     } else if (c === 0x3d) {
       if (data === 0) fail(w, seg.start + i, "base64 padding '=' must come last in ciphertext");
       pad = 1;
     } else {
-      fail(w, seg.start + i, `invalid base64 character ${charName(t, i)} in ciphertext`);
+      fail(w, seg.start + i, 'invalid base64 character in ciphertext');
     }
   }
   if (data % 4 === 1) fail(w, seg.start, 'invalid base64 length of ciphertext (truncated?)');
@@ -460,11 +571,7 @@ function decodeContextText(w: Where, seg: Seg, what: string): string {
     } else if (c >= 0xdc00 && c <= 0xdfff) {
       fail(w, seg.start + i, `unpaired surrogate in encryption context ${what}`);
     } else if (c === 0x2c || c === 0x3d || !isFreeChar(c)) {
-      fail(
-        w,
-        seg.start + i,
-        `invalid character ${charName(t, i)} in encryption context ${what} (percent-encode it)`,
-      );
+      fail(w, seg.start + i, `invalid character in encryption context ${what} (percent-encode it)`);
     }
   }
   try {
@@ -487,7 +594,7 @@ function parseContext(w: Where, seg: Seg): Record<string, string> {
     const key = decodeContextText(w, keySeg, 'key');
     const value = decodeContextText(w, valueSeg, 'value');
     if (key === '') fail(w, item.start, 'empty encryption context key');
-    if (seen.has(key)) fail(w, item.start, `duplicate encryption context key ${quote(key, 40)}`);
+    if (seen.has(key)) fail(w, item.start, 'duplicate encryption context key');
     seen.add(key);
     entries.push([key, value]);
   }
@@ -509,10 +616,19 @@ function parseKms(w: Where, rest: Seg[], closeAt: number): KmsReference {
   return ref;
 }
 
+const KNOWN_TYPES = ['ssm-secure:', 'ssm:', 'secretsmanager:', 'kms:'];
+
+/** The end of `TYPE:` when the text at `from` starts with a known type, else `from` (for the echo). */
+function knownTypeEnd(input: string, from: number, to: number): number {
+  for (const t of KNOWN_TYPES) if (from + t.length <= to && input.startsWith(t, from)) return from + t.length;
+  return from;
+}
+
 /** Parses the reference whose `<<` is at `start` and whose closing `>>` is at `closeAt`. */
-function parseAt(input: string, start: number, closeAt: number): Reference {
-  const w: Where = { input, start, end: closeAt + CLOSE.length };
+function parseAt(input: string, start: number, closeAt: number, origin?: ParseOrigin): Reference {
+  const w: Where = { input, start, end: closeAt + CLOSE.length, shown: start + OPEN.length, origin };
   const bodyStart = start + OPEN.length;
+  shown(w, knownTypeEnd(input, bodyStart, closeAt));
   for (let i = bodyStart; i < closeAt; i++) {
     if (isWhitespace(input.charCodeAt(i))) {
       fail(w, i, "whitespace is not allowed inside a reference (is the closing '>>' missing?)");
@@ -530,12 +646,12 @@ function parseAt(input: string, start: number, closeAt: number): Reference {
     case '':
       return fail(w, type.start, `missing reference type (${TYPES})`);
     default:
-      return fail(w, type.start, `unknown reference type ${quote(type.text, 40)} (${TYPES})`);
+      return fail(w, type.start, `unknown reference type (${TYPES})`);
   }
 }
 
 /** Keeps the "only PARSE_ERROR" promise even if a bug throws something else. */
-function guard<T>(input: string, fn: () => T): T {
+function guard<T>(input: string, fn: () => T, origin?: ParseOrigin): T {
   try {
     return fn();
   } catch (err) {
@@ -543,11 +659,8 @@ function guard<T>(input: string, fn: () => T): T {
     // no echo of the input here: the failure is ours, not the input's, and the input may hold secrets
     throw new StrataError(
       'PARSE_ERROR',
-      `invalid reference at 0: internal parser error (input of ${input.length} characters)`,
-      {
-        position: 0,
-        cause: err,
-      },
+      `invalid reference at 0: internal parser error (input of ${input.length} characters)${origin ? ` (in ${origin.what})` : ''}`,
+      { position: 0, ...(origin ? { source: origin.source } : {}) },
     );
   }
 }
@@ -556,24 +669,30 @@ function guard<T>(input: string, fn: () => T): T {
 // Public API
 
 /** Parses exactly one `<<resolve:…>>` reference (the whole input). Throws `PARSE_ERROR`. */
-export function parseReference(input: string): Reference {
+export function parseReference(input: string, opts: ParseOptions = {}): Reference {
   if (typeof input !== 'string') {
     throw new StrataError('PARSE_ERROR', 'invalid reference at 0: expected a string', { position: 0 });
   }
-  return guard(input, () => {
-    const all: Where = { input, start: 0, end: input.length };
-    if (!input.startsWith(OPEN)) fail(all, 0, `expected a reference starting with '${OPEN}'`);
-    const closeAt = input.indexOf(CLOSE, OPEN.length);
-    if (closeAt < 0) fail(all, 0, "missing closing '>>'");
-    if (closeAt + CLOSE.length !== input.length) {
-      fail(
-        all,
-        closeAt + CLOSE.length,
-        "unexpected text after the closing '>>' (use parseTemplate for embedded references)",
-      );
-    }
-    return parseAt(input, 0, closeAt);
-  });
+  const origin = opts.origin;
+  return guard(
+    input,
+    () => {
+      const all: Where = { input, start: 0, end: input.length, shown: 0, origin };
+      if (input.startsWith(OPEN)) all.shown = knownTypeEnd(input, OPEN.length, input.length);
+      if (!input.startsWith(OPEN)) fail(all, 0, `expected a reference starting with '${OPEN}'`);
+      const closeAt = input.indexOf(CLOSE, OPEN.length);
+      if (closeAt < 0) fail(all, 0, "missing closing '>>'");
+      if (closeAt + CLOSE.length !== input.length) {
+        fail(
+          all,
+          closeAt + CLOSE.length,
+          "unexpected text after the closing '>>' (use parseTemplate for embedded references)",
+        );
+      }
+      return parseAt(input, 0, closeAt, origin);
+    },
+    origin,
+  );
 }
 
 /**
@@ -582,43 +701,59 @@ export function parseReference(input: string): Reference {
  * offsets into `input` (end exclusive) and `raw` is `input.slice(start, end)`. Throws `PARSE_ERROR`
  * at the first malformed reference.
  */
-export function parseTemplate(input: string): TemplatePart[] {
+export function parseTemplate(input: string, opts: ParseOptions = {}): TemplatePart[] {
   if (typeof input !== 'string') {
     throw new StrataError('PARSE_ERROR', 'invalid reference at 0: expected a string', { position: 0 });
   }
-  return guard(input, () => {
-    const parts: TemplatePart[] = [];
-    let text: string[] = [];
-    const flush = () => {
-      const t = text.join('');
-      if (t !== '') parts.push({ kind: 'text', text: t });
-      text = [];
-    };
-    let i = 0;
-    for (;;) {
-      const j = input.indexOf(OPEN, i);
-      if (j < 0) break;
-      let k = j;
-      while (k > i && input.charCodeAt(k - 1) === 0x5c) k--;
-      const slashes = j - k;
-      text.push(input.slice(i, k), '\\'.repeat(slashes >> 1));
-      if (slashes % 2 === 1) {
-        text.push(OPEN);
-        i = j + OPEN.length;
-        continue;
+  const origin = opts.origin;
+  return guard(
+    input,
+    () => {
+      const parts: TemplatePart[] = [];
+      let text: string[] = [];
+      const flush = () => {
+        const t = text.join('');
+        if (t !== '') parts.push({ kind: 'text', text: t });
+        text = [];
+      };
+      let i = 0;
+      for (;;) {
+        const j = input.indexOf(OPEN, i);
+        if (j < 0) break;
+        let k = j;
+        while (k > i && input.charCodeAt(k - 1) === 0x5c) k--;
+        const slashes = j - k;
+        text.push(input.slice(i, k), '\\'.repeat(slashes >> 1));
+        if (slashes % 2 === 1) {
+          text.push(OPEN);
+          i = j + OPEN.length;
+          continue;
+        }
+        const closeAt = input.indexOf(CLOSE, j + OPEN.length);
+        if (closeAt < 0)
+          fail(
+            {
+              input,
+              start: j,
+              end: input.length,
+              shown: knownTypeEnd(input, j + OPEN.length, input.length),
+              origin,
+            },
+            j,
+            "missing closing '>>'",
+          );
+        const ref = parseAt(input, j, closeAt, origin);
+        const refEnd = closeAt + CLOSE.length;
+        flush();
+        parts.push({ kind: 'ref', ref, raw: input.slice(j, refEnd), start: j, end: refEnd });
+        i = refEnd;
       }
-      const closeAt = input.indexOf(CLOSE, j + OPEN.length);
-      if (closeAt < 0) fail({ input, start: j, end: input.length }, j, "missing closing '>>'");
-      const ref = parseAt(input, j, closeAt);
-      const refEnd = closeAt + CLOSE.length;
+      text.push(input.slice(i));
       flush();
-      parts.push({ kind: 'ref', ref, raw: input.slice(j, refEnd), start: j, end: refEnd });
-      i = refEnd;
-    }
-    text.push(input.slice(i));
-    flush();
-    return parts;
-  });
+      return parts;
+    },
+    origin,
+  );
 }
 
 /**

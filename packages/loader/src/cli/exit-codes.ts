@@ -7,7 +7,7 @@ export const EXIT = {
   FAILED: 1,
   /** Bad input: usage, malformed reference, unfilled template variable, missing file. */
   USAGE: 2,
-  /** AWS denied access. */
+  /** AWS denied access, or a reference inside a value names a sibling branch (REFERENCE_DENIED). */
   ACCESS_DENIED: 3,
   /** AWS unavailable or throttled after retries. */
   UNAVAILABLE: 4,
@@ -22,7 +22,7 @@ export const EXIT = {
 export function exitCodeFor(code: ErrorCode | undefined, issues: Array<{ code: string }> = []): number {
   const codes = new Set([code, ...issues.map((i) => i.code)]);
   if (codes.has('INVALID_INPUT') || codes.has('PARSE_ERROR')) return EXIT.USAGE;
-  if (codes.has('ACCESS_DENIED')) return EXIT.ACCESS_DENIED;
+  if (codes.has('ACCESS_DENIED') || codes.has('REFERENCE_DENIED')) return EXIT.ACCESS_DENIED;
   if (codes.has('UNAVAILABLE') || codes.has('THROTTLED')) return EXIT.UNAVAILABLE;
   return EXIT.FAILED;
 }

@@ -4,7 +4,19 @@
  * KMS calls get Strata's rate limit and full-jitter retries. Plaintexts go to stdout only when
  * asked for (decrypt, unseal); stderr gets key paths and counts, never values.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  fsyncSync,
+  lstatSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { type EncryptMode, type KmsCrypto, kmsReference, parseTemplate, StrataError } from '@strata/core';
 import type { Command } from 'commander';
 import { sealText, unsealText } from '../seal.js';
@@ -293,7 +305,7 @@ export function registerKmsCommands(program: Command, c: KmsCliContext): void {
       const crypto = session.crypto;
       try {
         const res = await unsealText(readText(file), crypto, file);
-        if (o.out) writeFileSync(o.out, res.text, { mode: 0o600 });
+        if (o.out) writePrivateFile(o.out, res.text);
         else process.stdout.write(res.text);
         if (c.json()) c.err(JSON.stringify({ unsealed: res.paths }));
         else
@@ -304,6 +316,60 @@ export function registerKmsCommands(program: Command, c: KmsCliContext): void {
         session.close();
       }
     });
+}
+
+/**
+ * Writes plaintext to `path` as a new 0600 file: written beside it under a random name (created
+ * exclusively, so nothing else's file or link is reused) and renamed into place, so an existing
+ * file's looser mode is never kept. A symbolic link, or anything but a regular file, at `path` is
+ * refused (exit 2): following it could put the plaintext somewhere else.
+ */
+export function writePrivateFile(path: string, text: string): void {
+  let st: ReturnType<typeof lstatSync> | undefined;
+  try {
+    st = lstatSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new StrataError('INVALID_INPUT', `--out ${path}: cannot be checked`, { source: path });
+    }
+  }
+  if (st?.isSymbolicLink()) {
+    throw new StrataError(
+      'INVALID_INPUT',
+      `--out ${path} is a symbolic link: refusing to write plaintext through it`,
+      {
+        source: path,
+      },
+    );
+  }
+  if (st && !st.isFile()) {
+    throw new StrataError('INVALID_INPUT', `--out ${path} is not a regular file`, { source: path });
+  }
+  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  let fd: number | undefined;
+  try {
+    fd = openSync(tmp, 'wx', 0o600);
+    writeSync(fd, text);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(tmp, path);
+  } catch (err) {
+    if (fd !== undefined) closeSync(fd);
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* not created */
+    }
+    if (err instanceof StrataError) throw err;
+    throw new StrataError(
+      'INVALID_INPUT',
+      `--out ${path}: cannot write (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      {
+        source: path,
+      },
+    );
+  }
 }
 
 function readText(file: string): string {

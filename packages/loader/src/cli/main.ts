@@ -8,9 +8,11 @@ import {
   buildLevels,
   createKmsCrypto,
   createResolver,
+  formatReference,
   type HierarchyInput,
   isStrataError,
   kmsReference,
+  type LoadHierarchyOptions,
   parseLocalTree,
   parseTemplate,
   type Reference,
@@ -47,7 +49,7 @@ function resolverFrom(g: GlobalOpts): Resolver {
 }
 
 function parseVars(list: string[] = []): Record<string, string> {
-  const vars: Record<string, string> = {};
+  const vars: Record<string, string> = Object.create(null);
   for (const kv of list) {
     const i = kv.indexOf('=');
     if (i <= 0) throw new StrataError('INVALID_INPUT', `--var ${kv}: expected NAME=VALUE`);
@@ -74,6 +76,31 @@ function hierarchyOptions(cmd: Command): Command {
     .option('--level <path>', 'explicit level, most general first (repeatable)', collect);
 }
 
+/** `--allow-ref PATH` / `--allow-secret NAME`: shared sources references in values may name. */
+function allowOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--allow-ref <path>',
+      'an SSM path (and everything below it) that references inside values may name although it is in a sibling branch (repeatable)',
+      collect,
+    )
+    .option(
+      '--allow-secret <name>',
+      'a secret (name, name prefix ending in *, or ARN) that references inside values may name although it is in a sibling branch (repeatable)',
+      collect,
+    );
+}
+
+function allowFrom(o: { allowRef?: string[]; allowSecret?: string[] }): LoadHierarchyOptions {
+  if (!o.allowRef && !o.allowSecret) return {};
+  return {
+    allowReferences: {
+      ...(o.allowRef ? { ssm: o.allowRef } : {}),
+      ...(o.allowSecret ? { secretsManager: o.allowSecret } : {}),
+    },
+  };
+}
+
 export function buildProgram(): Command {
   const program = new Command('strata')
     .description('Configuration and secrets from AWS SSM Parameter Store, Secrets Manager and KMS')
@@ -92,13 +119,17 @@ export function buildProgram(): Command {
     .description('print one parameter value (decrypted); NAME may be NAME:VERSION or NAME:LABEL')
     .argument('<name>')
     .action(async (name: string) => {
-      const r = resolverFrom(g());
       const m = /^(.*?)(?::(\d+)|:([A-Za-z][\w.-]*))?$/.exec(name)!;
-      const rec = await r.getParameter({
+      const query = {
         name: name.startsWith('arn:') ? name : m[1]!,
         ...(m[2] && !name.startsWith('arn:') ? { version: Number(m[2]) } : {}),
         ...(m[3] && !name.startsWith('arn:') ? { label: m[3] } : {}),
-      });
+      };
+      // validated as AWS validates names before any call (and never echoed past what is valid)
+      if (/[<>\s]/.test(name)) throw new StrataError('INVALID_INPUT', 'not a valid parameter name');
+      formatReference({ service: 'ssm', secure: false, ...query });
+      const r = resolverFrom(g());
+      const rec = await r.getParameter(query);
       if (g().json)
         out(JSON.stringify({ name: rec.name, value: rec.value, type: rec.type, version: rec.version }));
       else out(rec.value);
@@ -127,60 +158,84 @@ export function buildProgram(): Command {
       else process.stdout.write(o.file ? res.value : `${res.value}\n`);
     });
 
-  hierarchyOptions(
-    program
-      .command('load')
-      .description('load a hierarchy and print the merged tree (secrets masked unless --reveal)')
-      .option('--reveal', 'print secret values'),
-  ).action(async (o: { hierarchy?: string; var?: string[]; level?: string[]; reveal?: boolean }) => {
-    const r = resolverFrom(g());
-    const h = await r.loadHierarchy(hierarchyFrom(o));
-    const secrets = new Set([...h.entries.values()].filter((e) => e.secret).map((e) => e.key));
-    const tree = h.tree();
-    const shown = o.reveal ? tree : maskedCopy(tree, secrets);
-    if (g().json) out(JSON.stringify(shown, null, 2));
-    else {
-      for (const e of [...h.entries.values()].sort((a, b) => a.key.localeCompare(b.key))) {
-        out(
-          `${e.key} = ${e.secret && !o.reveal ? MASK : e.value}    (${e.origin.parameter} v${e.origin.version})`,
+  allowOptions(
+    hierarchyOptions(
+      program
+        .command('load')
+        .description('load a hierarchy and print the merged tree (secrets masked unless --reveal)')
+        .option('--reveal', 'print secret values'),
+    ),
+  ).action(
+    async (o: {
+      hierarchy?: string;
+      var?: string[];
+      level?: string[];
+      reveal?: boolean;
+      allowRef?: string[];
+      allowSecret?: string[];
+    }) => {
+      const r = resolverFrom(g());
+      const h = await r.loadHierarchy(hierarchyFrom(o), allowFrom(o));
+      const secrets = new Set([...h.entries.values()].filter((e) => e.secret).map((e) => e.key));
+      const tree = h.tree();
+      const shown = o.reveal ? tree : maskedCopy(tree, secrets);
+      if (g().json) out(JSON.stringify(shown, null, 2));
+      else {
+        for (const e of [...h.entries.values()].sort((a, b) => a.key.localeCompare(b.key))) {
+          out(
+            `${e.key} = ${e.secret && !o.reveal ? MASK : e.value}    (${e.origin.parameter} v${e.origin.version})`,
+          );
+        }
+        err(
+          `${h.entries.size} keys from ${h.levels.length} levels (${h.levels.map((l) => l.path).join(', ')})`,
         );
       }
-      err(
-        `${h.entries.size} keys from ${h.levels.length} levels (${h.levels.map((l) => l.path).join(', ')})`,
-      );
-    }
-  });
+    },
+  );
 
-  hierarchyOptions(
-    program
-      .command('explain')
-      .description('say which level, parameter and version a key comes from, and what it overrides')
-      .argument('<key>'),
-  ).action(async (key: string, o: { hierarchy?: string; var?: string[]; level?: string[] }) => {
-    const r = resolverFrom(g());
-    const h = await r.loadHierarchy(hierarchyFrom(o));
-    const e = h.entries.get(key);
-    if (!e) {
-      throw new StrataError(
-        'NOT_FOUND',
-        `key ${key} is not set at any level (${h.levels.map((l) => l.path).join(', ')})`,
-        { key },
-      );
-    }
-    const o2 = e.origin;
-    if (g().json) {
-      out(JSON.stringify({ key, secret: e.secret, origin: o2, references: e.references ?? [] }, null, 2));
-      return;
-    }
-    out(`${key} = ${e.secret ? MASK : e.value}`);
-    out(`  from       ${o2.parameter} (version ${o2.version}, ${o2.type})`);
-    out(`  level      ${o2.level}: ${o2.levelPath}`);
-    for (const ov of o2.overrides)
-      out(`  overrides  ${ov.parameter} (version ${ov.version}, level ${ov.level})`);
-    if (o2.overrides.length === 0) out('  overrides  nothing (no other level sets this key)');
-    for (const ref of e.references ?? [])
-      out(`  resolves   ${ref.reference ?? ref.id}${ref.version ? ` (version ${ref.version})` : ''}`);
-  });
+  allowOptions(
+    hierarchyOptions(
+      program
+        .command('explain')
+        .description('say which level, parameter and version a key comes from, and what it overrides')
+        .argument('<key>'),
+    ),
+  ).action(
+    async (
+      key: string,
+      o: {
+        hierarchy?: string;
+        var?: string[];
+        level?: string[];
+        allowRef?: string[];
+        allowSecret?: string[];
+      },
+    ) => {
+      const r = resolverFrom(g());
+      const h = await r.loadHierarchy(hierarchyFrom(o), allowFrom(o));
+      const e = h.entries.get(key);
+      if (!e) {
+        throw new StrataError(
+          'NOT_FOUND',
+          `key ${key} is not set at any level (${h.levels.map((l) => l.path).join(', ')})`,
+          { key },
+        );
+      }
+      const o2 = e.origin;
+      if (g().json) {
+        out(JSON.stringify({ key, secret: e.secret, origin: o2, references: e.references ?? [] }, null, 2));
+        return;
+      }
+      out(`${key} = ${e.secret ? MASK : e.value}`);
+      out(`  from       ${o2.parameter} (version ${o2.version}, ${o2.type})`);
+      out(`  level      ${o2.level}: ${o2.levelPath}`);
+      for (const ov of o2.overrides)
+        out(`  overrides  ${ov.parameter} (version ${ov.version}, level ${ov.level})`);
+      if (o2.overrides.length === 0) out('  overrides  nothing (no other level sets this key)');
+      for (const ref of e.references ?? [])
+        out(`  resolves   ${ref.reference ?? ref.id}${ref.version ? ` (version ${ref.version})` : ''}`);
+    },
+  );
 
   program
     .command('exec')
@@ -242,7 +297,20 @@ export function buildProgram(): Command {
       .option('--file <file>', 'a file whose references are read (e.g. a config template)')
       .option('--buildspec <file>', 'a buildspec whose env block is read')
       .option('--account <id>', 'AWS account id', '123456789012')
-      .option('--kms-key <arn>', 'KMS key ARN protecting the values (repeatable)', collect),
+      .option('--kms-key <arn>', 'KMS key ARN protecting the values (repeatable)', collect)
+      .option(
+        '--key <key>',
+        'a config key read by name at every level (loadConfig with a schema; repeatable)',
+        collect,
+      )
+      .option('--parameter <name>', 'a parameter read by name (repeatable)', collect)
+      .option('--describe', 'levels are listed with DescribeParameters (discovery: describe)')
+      .option('--check-for-changes', 'checkForChanges() is used (DescribeParameters, DescribeSecret)')
+      .option(
+        '--replica-region <region>',
+        'Secrets Manager replica region read on failover (repeatable)',
+        collect,
+      ),
   ).action(
     async (o: {
       hierarchy?: string;
@@ -253,6 +321,11 @@ export function buildProgram(): Command {
       buildspec?: string;
       account: string;
       kmsKey?: string[];
+      key?: string[];
+      parameter?: string[];
+      describe?: boolean;
+      checkForChanges?: boolean;
+      replicaRegion?: string[];
     }) => {
       const texts = [...(o.ref ?? [])];
       if (o.file) texts.push(readFileSync(o.file, 'utf8'));
@@ -265,9 +338,13 @@ export function buildProgram(): Command {
         region: g().region ?? process.env.AWS_REGION ?? 'us-east-1',
         account: o.account,
         levels,
-        parameterNames: [],
+        parameterNames: o.parameter ?? [],
         references,
+        ...(o.key ? { keys: o.key } : {}),
         ...(o.kmsKey ? { kmsKeyArns: o.kmsKey } : {}),
+        ...(o.describe ? { discovery: 'describe' as const } : {}),
+        ...(o.checkForChanges ? { checkForChanges: true } : {}),
+        ...(o.replicaRegion ? { replicaRegions: o.replicaRegion } : {}),
       });
       out(JSON.stringify(policy, null, 2));
     },
@@ -285,7 +362,7 @@ async function putTree(
 ): Promise<void> {
   let doc: unknown;
   try {
-    doc = parseYaml(readFileSync(o.from, 'utf8'));
+    doc = parseYaml(readFileSync(o.from, 'utf8'), { logLevel: 'error' });
   } catch (e) {
     throw new StrataError(
       'INVALID_INPUT',
@@ -459,7 +536,8 @@ export async function main(argv: string[]): Promise<number> {
       else err(`strata: ${e.message}`);
       return (e as { exitCode?: number }).exitCode ?? exitCodeFor(e.code, e.issues);
     }
-    err(`strata: unexpected error: ${e instanceof Error ? e.message : String(e)}`);
+    // not ours: cut short (it could say anything)
+    err(`strata: unexpected error: ${(e instanceof Error ? e.message : String(e)).slice(0, 200)}`);
     return EXIT.FAILED;
   }
 }

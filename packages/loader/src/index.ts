@@ -13,6 +13,7 @@ export {
   type LoadedConfig,
   loadConfig,
   loadConfigDetailed,
+  type RefreshErrorInfo,
   type WatchOptions,
   watchConfig,
 } from './config.js';

@@ -266,17 +266,45 @@ function isPlainMapping(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-/** The key path (under `parameters`) of the entry that defines `name`, if the tree has one. */
-function locate(obj: Record<string, unknown>, base: string, name: string): string[] | undefined {
+/** The key path (under `parameters`) of the entry that defines `name`, if there is one. */
+function findEntry(obj: Record<string, unknown>, base: string, name: string): string[] | undefined {
   for (const [k, v] of Object.entries(obj)) {
     const p = normPath(`${base}/${k}`);
     if (p === name) return [k];
     if (isPlainMapping(v) && !('value' in v) && name.startsWith(`${p}/`)) {
-      const rest = locate(v, p, name);
+      const rest = findEntry(v, p, name);
       if (rest) return [k, ...rest];
     }
   }
   return undefined;
+}
+
+/** The deepest mapping whose path leads to `name`: its key path and that path. */
+function deepestParent(
+  obj: Record<string, unknown>,
+  base: string,
+  name: string,
+): { at: string[]; path: string } | undefined {
+  for (const [k, v] of Object.entries(obj)) {
+    const p = normPath(`${base}/${k}`);
+    if (isPlainMapping(v) && !('value' in v) && name.startsWith(`${p}/`)) {
+      const inner = deepestParent(v, p, name);
+      return inner ? { at: [k, ...inner.at], path: inner.path } : { at: [k], path: p };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Where `name` goes under `parameters`: the entry that defines it; else a new key in the deepest
+ * mapping that leads to it (`/app/dev: { db: … }` gets `/app/dev/db/password` as `password` in
+ * `db`); else a new top-level key, its full name.
+ */
+function locate(params: Record<string, unknown>, name: string): string[] {
+  const found = findEntry(params, '', name);
+  if (found) return found;
+  const parent = deepestParent(params, '', name);
+  return parent ? [...parent.at, name.slice(parent.path.length + 1)] : [name];
 }
 
 /** Changes one parameter in a local tree file (YAML or JSON) or directory, atomically. */
@@ -304,7 +332,7 @@ function writeLocalParameter(path: string, name: string, p: LocalParameter): voi
     const doc = (text.trim() === '' ? {} : JSON.parse(text)) as Record<string, unknown>;
     if (!isPlainMapping(doc.parameters)) doc.parameters = {};
     const params = doc.parameters as Record<string, unknown>;
-    const at = locate(params, '', name) ?? [name];
+    const at = locate(params, name);
     let node: Record<string, unknown> = params;
     for (const k of at.slice(0, -1)) node = node[k] as Record<string, unknown>;
     const last = at[at.length - 1]!;
@@ -325,7 +353,7 @@ function writeLocalParameter(path: string, name: string, p: LocalParameter): voi
   const doc = parseDocument(text, { uniqueKeys: false });
   const plain = doc.toJS() as Record<string, unknown> | null;
   const params = isPlainMapping(plain?.parameters) ? plain.parameters : {};
-  const at = locate(params, '', name) ?? [name];
+  const at = locate(params, name);
   const keyPath = ['parameters', ...at];
   const old = doc.getIn(keyPath, true);
   if (isMap(old) && (old as YAMLMap).has('value')) {

@@ -114,7 +114,11 @@ export class Caller {
     const op = `${service}:${operation}`;
     const rt = this.opts.runtime;
     const timeoutMs = this.opts.timeoutMs ?? 5000;
-    const deadlineMs = this.opts.deadlineMs;
+    // setTimeout takes at most 2^31-1 ms; a longer deadline is no deadline in practice
+    const deadlineMs =
+      this.opts.deadlineMs !== undefined && this.opts.deadlineMs < 2 ** 31 - 1
+        ? this.opts.deadlineMs
+        : undefined;
     const started = rt.now();
     const deadline = deadlineMs === undefined ? undefined : started + deadlineMs;
     const retries = this.opts.retry?.retries ?? DEFAULT_RETRY.retries;

@@ -74,8 +74,12 @@ class Run {
   start(): void {
     const raw = this.g().timeout;
     const s = Number(raw);
-    if (!Number.isFinite(s) || s <= 0)
-      throw new StrataError('INVALID_INPUT', `--timeout ${raw}: expected a number of seconds above 0`);
+    // setTimeout takes at most 2^31-1 ms (~24 days); more would fire at once
+    if (!Number.isFinite(s) || s <= 0 || s * 1000 > 2 ** 31 - 1)
+      throw new StrataError(
+        'INVALID_INPUT',
+        `--timeout ${raw}: expected a number of seconds, above 0 and below 2,000,000`,
+      );
     (this as { timeoutMs: number }).timeoutMs = Math.round(s * 1000);
     this.timer = setTimeout(
       () =>

@@ -1,5 +1,14 @@
 /** Writes through the local backend: the file or directory changes atomically, and reads back. */
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -22,16 +31,19 @@ describe('local writes', () => {
     );
     chmodSync(file, 0o640);
     const b = new LocalBackend(file);
-    expect((await b.ssm.putParameter!({ name: '/app/dev/db/url', value: 'postgres://new', type: 'String' })).version).toBe(
-      2,
-    );
+    expect(
+      (await b.ssm.putParameter!({ name: '/app/dev/db/url', value: 'postgres://new', type: 'String' }))
+        .version,
+    ).toBe(2);
     await b.ssm.putParameter!({ name: '/app/dev/db/password', value: 'pw-1', type: 'SecureString' });
     await b.ssm.putParameter!({ name: '/app/log-level', value: 'debug', type: 'String' });
     await b.ssm.putParameter!({ name: '/brand/new', value: 'n', type: 'String' });
     const text = readFileSync(file, 'utf8');
     expect(text).toContain('# team config');
     expect(text).toContain('/app/log-level: debug # why: noisy');
-    expect(text).toMatch(/ {4}db:\n {6}url: postgres:\/\/new\n {6}password:\n {8}value: pw-1\n {8}type: SecureString/);
+    expect(text).toMatch(
+      / {4}db:\n {6}url: postgres:\/\/new\n {6}password:\n {8}value: pw-1\n {8}type: SecureString/,
+    );
     expect(text).toContain('/brand/new: n');
     expect(statSync(file).mode & 0o777).toBe(0o640);
     expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([]);
@@ -51,7 +63,12 @@ describe('local writes', () => {
 
   it('a JSON file stays JSON', async () => {
     const file = join(dir, 'tree.json');
-    writeFileSync(file, JSON.stringify({ parameters: { '/j/a': 'one', '/j/s': { value: 's', type: 'SecureString', version: 4 } } }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        parameters: { '/j/a': 'one', '/j/s': { value: 's', type: 'SecureString', version: 4 } },
+      }),
+    );
     const b = new LocalBackend(file);
     await b.ssm.putParameter!({ name: '/j/a', value: 'two', type: 'String' });
     expect((await b.ssm.putParameter!({ name: '/j/s', value: 's2', type: 'SecureString' })).version).toBe(5);
@@ -78,14 +95,16 @@ describe('local writes', () => {
     mkdirSync(root);
     const b = new LocalBackend(root);
     for (const name of ['/../escape', '/a/../../x', 'relative', '/a b', '/a//b', '/']) {
-      const e = (await b.ssm.putParameter!({ name, value: 'x', type: 'String' }).catch((x: unknown) => x)) as StrataError;
+      const e = (await b.ssm.putParameter!({ name, value: 'x', type: 'String' }).catch(
+        (x: unknown) => x,
+      )) as StrataError;
       expect(e.code, name).toBe('VALIDATION');
     }
     expect(readdirSync(root)).toEqual([]);
     await b.ssm.putParameter!({ name: '/g/one', value: '1', type: 'String' });
-    await expect(b.ssm.putParameter!({ name: '/g/one', value: '2', type: 'String', overwrite: false })).rejects.toMatchObject(
-      { code: 'VALIDATION' },
-    );
+    await expect(
+      b.ssm.putParameter!({ name: '/g/one', value: '2', type: 'String', overwrite: false }),
+    ).rejects.toMatchObject({ code: 'VALIDATION' });
   });
 
   it('an in-memory tree changes in memory only', async () => {

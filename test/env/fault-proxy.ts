@@ -21,7 +21,26 @@ import {
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-export type FaultKind = 'throttle' | 'error5xx' | 'reset' | 'deny' | 'latency';
+/**
+ * - `throttle`: 400 ThrottlingException. `error5xx`: a JSON AWS error with `status` (default 500).
+ * - `reset`: the connection is destroyed without an answer. `deny`: 400 AccessDeniedException.
+ * - `latency`: `latencyMs` more before the request goes on (every matching latency rule applies).
+ * - `blackhole`: the connection is accepted and the request read, and nothing is ever answered
+ *   (until the proxy stops): what a dropped route or a hung load balancer looks like.
+ * - `html`: an HTML page with `status` (default 503), as a load balancer or an HTTP proxy in the
+ *   way answers, instead of AWS's JSON.
+ * - `respond`: answers `status` (default 200) with `body` verbatim (`contentType`, default AWS's
+ *   JSON type): malformed or unexpected responses.
+ */
+export type FaultKind =
+  | 'throttle'
+  | 'error5xx'
+  | 'reset'
+  | 'deny'
+  | 'latency'
+  | 'blackhole'
+  | 'html'
+  | 'respond';
 
 export interface FaultRule {
   /** Which fault. */
@@ -36,9 +55,14 @@ export interface FaultRule {
   rate?: number;
   /** Apply to at most this many requests, then stop. */
   times?: number;
-  /** For error5xx: the status (default 500). For latency: extra milliseconds. */
+  /** For error5xx: the status (default 500); for html: default 503; for respond: default 200. */
   status?: number;
+  /** For latency: extra milliseconds. */
   latencyMs?: number;
+  /** For respond: the body sent as is. */
+  body?: string;
+  /** For respond: the content type (default `application/x-amz-json-1.1`). */
+  contentType?: string;
 }
 
 export interface FaultConfig {
@@ -283,6 +307,29 @@ export class FaultProxy {
         case 'reset':
           req.socket.destroy();
           return;
+        case 'blackhole':
+          // never answered; the socket is closed when the client gives up or the proxy stops
+          return;
+        case 'html': {
+          const page =
+            '<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n</body>\r\n</html>\r\n';
+          res.writeHead(rule.status ?? 503, {
+            'content-type': 'text/html',
+            'content-length': Buffer.byteLength(page),
+          });
+          res.end(page);
+          return;
+        }
+        case 'respond': {
+          const payload = rule.body ?? '';
+          res.writeHead(rule.status ?? 200, {
+            'content-type': rule.contentType ?? 'application/x-amz-json-1.1',
+            'x-amzn-requestid': `fault-${Date.now()}`,
+            'content-length': Buffer.byteLength(payload),
+          });
+          res.end(payload);
+          return;
+        }
       }
     }
     await this.forward(req, res, body);

@@ -45,6 +45,27 @@ export interface SecretQuery {
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: StrataError };
 
+/** A parameter to write (PutParameter). */
+export interface PutParameterInput {
+  /** Full name (or ARN). */
+  name: string;
+  value: string;
+  type: ParameterType;
+  /** Standard (values up to 4 KB) or Advanced (up to 8 KB). Default: the account's default tier. */
+  tier?: 'Standard' | 'Advanced';
+  /** KMS key for a SecureString (default: the account's `aws/ssm` key). */
+  keyId?: string;
+  /** Replace an existing parameter. Default true; with false an existing one is a VALIDATION error. */
+  overwrite?: boolean;
+}
+
+export interface PutParameterResult {
+  name: string;
+  /** The version the write created. */
+  version: number;
+  tier?: string;
+}
+
 export interface ParameterBackend {
   /** Region used when a name is not an ARN. */
   readonly region: string;
@@ -57,6 +78,12 @@ export interface ParameterBackend {
     path: string,
     opts: { recursive: boolean },
   ): Promise<Array<{ name: string; version: number }>>;
+  /**
+   * Writes one parameter. Both built-in backends can (AWS: PutParameter with Strata's rate limit,
+   * timeouts and retries; local: the file or directory, atomically). A backend without it is
+   * read-only: the CLI refuses to write through it.
+   */
+  putParameter?(input: PutParameterInput): Promise<PutParameterResult>;
 }
 
 export interface SecretBackend {

@@ -32,6 +32,11 @@ export type ErrorCode =
   | 'TYPE_MISMATCH'
   /** Decryption failed (wrong key or encryption context, corrupt ciphertext). */
   | 'DECRYPT_FAILED'
+  /**
+   * AWS (or something between: a proxy, a load balancer) answered with a response Strata cannot
+   * use: not JSON, a required field missing or of the wrong type. Not retried.
+   */
+  | 'BAD_RESPONSE'
   /** Several problems; see `issues`. */
   | 'LOAD_FAILED'
   /** Anything else from AWS. */

@@ -1,5 +1,6 @@
 export { parameterName, parseArn, regionOf, secretName } from './aws/arn.js';
 export { AwsBackend, type AwsBackendOptions } from './aws/backend.js';
+export type { CallProgress } from './aws/caller.js';
 export type * from './backend.js';
 export * from './errors.js';
 export * from './hierarchy/hierarchy.js';
@@ -9,7 +10,9 @@ export {
   type LocalTree,
   localKmsCiphertext,
   parseLocalTree,
+  parseYamlText,
   readLocalTree,
+  writeFileAtomic,
 } from './local/backend.js';
 export { DEFAULT_RATE_LIMITS, RateLimiter } from './rate-limit.js';
 export * from './reference/parser.js';

@@ -1,7 +1,8 @@
 /**
  * A client-side token bucket per service and region, so a fleet stays under AWS quotas.
  * Defaults follow AWS's default quotas: SSM Get* 40 TPS, Secrets Manager 100 TPS
- * (BatchGetSecretValue), KMS 5,500 TPS (cryptographic operations, shared per region).
+ * (BatchGetSecretValue), KMS 5,500 TPS (cryptographic operations, shared per region); SSM writes
+ * (PutParameter) get their own, low bucket (`ssm-write`, 5 TPS).
  *
  * Adaptive: one client cannot see the others of a fleet, so the bucket also listens to AWS.
  * A throttled call halves the rate (at most once per half second, so one throttled burst counts
@@ -12,7 +13,13 @@
  */
 import { type Runtime, systemRuntime } from './runtime.js';
 
-export const DEFAULT_RATE_LIMITS: Record<string, number> = { ssm: 40, secretsmanager: 100, kms: 5500 };
+export const DEFAULT_RATE_LIMITS: Record<string, number> = {
+  ssm: 40,
+  // PutParameter: its own bucket, so a `strata put` never takes the readers' share of the Get* quota
+  'ssm-write': 5,
+  secretsmanager: 100,
+  kms: 5500,
+};
 
 export class RateLimiter {
   private tokens: number;
@@ -63,16 +70,30 @@ export class RateLimiter {
     if (this.current < this.rps) this.current = Math.min(this.rps, this.current * 1.05 + 0.01);
   }
 
-  /** Resolves when a request may be sent. FIFO. */
-  acquire(): Promise<void> {
+  /**
+   * Resolves when a request may be sent. FIFO. With `signal`, an abort takes the waiter out of the
+   * queue (it gets no token) and rejects with the signal's reason.
+   */
+  acquire(signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
     if (!Number.isFinite(this.rps) || this.rps <= 0) return Promise.resolve();
     this.refill();
     if (this.queue.length === 0 && this.tokens >= 1) {
       this.tokens -= 1;
       return Promise.resolve();
     }
-    return new Promise((resolve) => {
-      this.queue.push(resolve);
+    return new Promise((resolve, reject) => {
+      const waiter = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const onAbort = () => {
+        const i = this.queue.indexOf(waiter);
+        if (i >= 0) this.queue.splice(i, 1);
+        reject(signal?.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.queue.push(waiter);
       this.drain();
     });
   }

@@ -64,7 +64,12 @@ export interface ResolverOptions {
   ttlMs?: Partial<Record<SourceService, number>>;
   /** Most entries kept. Default 10,000. */
   maxEntries?: number;
-  /** Reference nesting limit. Default 5. */
+  /**
+   * Reference nesting limit: how many times a fetched value may itself be (or contain) a reference
+   * that is followed. Default 5: `<<a>>` whose value is `<<b>>`, … through five such values, ending in
+   * a plain value, resolves; a sixth nested reference is DEPTH_EXCEEDED. The fetch of the last,
+   * plain value is not a level; 0 allows references but no nesting.
+   */
   maxDepth?: number;
   /**
    * How keys of a hierarchy level are discovered: `by-path` (GetParametersByPath, 10 a page,
@@ -383,21 +388,24 @@ export class Resolver {
         chain: names,
       });
     }
-    if (chain.length >= this.maxDepth) {
-      throw new StrataError(
-        'DEPTH_EXCEEDED',
-        `references nest deeper than ${this.maxDepth}: ${[...chain, id].join(' -> ')}`,
-        {
-          source: printed,
-          chain: [...chain, id],
-        },
-      );
-    }
     const own = await this.fetchReference(ref, printed);
     if (!hasReference(own.value)) return own;
+    // The value is itself a reference: one more hop. Fetching a plain value is not a level.
+    const origin = valueOrigin(ref, own);
+    if (chain.length >= this.maxDepth) {
+      const next = parseTemplate(own.value, { origin }).flatMap((p) =>
+        p.kind === 'ref' ? [referenceKey(p.ref)] : [],
+      );
+      const names = [...chain, id, ...next.slice(0, 1)];
+      throw new StrataError(
+        'DEPTH_EXCEEDED',
+        `references nest deeper than ${this.maxDepth}: ${names.join(' -> ')}`,
+        { source: printed, chain: names },
+      );
+    }
     const inner = await this.resolveIn(own.value, [...chain, id], {
       ...(ctx.guard ? { guard: ctx.guard } : {}),
-      origin: valueOrigin(ref, own),
+      origin,
     });
     return {
       value: inner.value,

@@ -23,18 +23,35 @@ export function fullJitterDelay(attempt: number, opts: Required<RetryOptions>, r
   return Math.floor(random() * ceiling);
 }
 
+/** What `onRetry` is told about a failed attempt that will be retried. */
+export interface RetryInfo {
+  /** The attempt that failed, 1-based. */
+  attempt: number;
+  /** Retries spent so far, this one included (a throttled attempt counts half, rounded up). */
+  retry: number;
+  /** The retry budget (`retries`). */
+  retries: number;
+  /** The backoff before the next attempt, ms. */
+  delayMs: number;
+}
+
 export async function withRetry<T>(
   fn: (attempt: number) => Promise<T>,
   opts: {
     retry?: RetryOptions;
     runtime?: Runtime;
     toError: (err: unknown) => StrataError;
-    onRetry?: (err: StrataError, attempt: number) => void;
+    onRetry?: (err: StrataError, attempt: number, info: RetryInfo) => void;
+    /** No retry is started whose backoff would end at or after this time (the runtime's clock). */
+    deadline?: number;
+    /** Aborted: no more retries, and a backoff sleep ends at once. */
+    signal?: AbortSignal;
   },
 ): Promise<T> {
   const retry = { ...DEFAULT_RETRY, ...opts.retry };
   const rt = opts.runtime ?? systemRuntime;
   let throttles = 0;
+  let spent = 0; // in half retries
   return pRetry(
     async (attempt) => {
       try {
@@ -51,12 +68,23 @@ export async function withRetry<T>(
       factor: 1,
       // Throttling is the fleet's signal to slow down, not a fault: the rate limiter already backs
       // off, so a throttled attempt spends only half a retry (every second one counts).
-      shouldConsumeRetry: ({ error }) =>
-        !(error instanceof StrataError && error.code === 'THROTTLED') || throttles++ % 2 === 1,
+      shouldConsumeRetry: ({ error }) => {
+        const throttled = error instanceof StrataError && error.code === 'THROTTLED';
+        spent += throttled ? 1 : 2;
+        return !throttled || throttles++ % 2 === 1;
+      },
       shouldRetry: async ({ error, attemptNumber }) => {
         if (!(error instanceof StrataError) || !error.retryable) return false;
-        opts.onRetry?.(error, attemptNumber);
-        await rt.sleep(fullJitterDelay(attemptNumber, retry, rt.random));
+        if (opts.signal?.aborted) return false;
+        const delayMs = fullJitterDelay(attemptNumber, retry, rt.random);
+        if (opts.deadline !== undefined && rt.now() + delayMs >= opts.deadline) return false;
+        opts.onRetry?.(error, attemptNumber, {
+          attempt: attemptNumber,
+          retry: Math.ceil(spent / 2),
+          retries: retry.retries,
+          delayMs,
+        });
+        await rt.sleep(delayMs, opts.signal);
         return true;
       },
     },

@@ -131,3 +131,138 @@ describe('retries and failure handling through the fault proxy', () => {
     expect(r.statsSnapshot().throttles).toBe(0);
   });
 });
+
+describe('bounded calls and checked responses (fault proxy)', () => {
+  it('a black-holed AWS fails within the deadline, and says what it waited for', async () => {
+    p.configure({ rules: [{ fault: 'blackhole' }] });
+    const events: string[] = [];
+    const r = resolverFor(p.endpoint, {
+      aws: {
+        timeoutMs: 300,
+        deadlineMs: 1_000,
+        slowCallMs: 100,
+        onProgress: (e) => events.push(`${e.kind} ${e.operation} ${e.retry}/${e.retries}`),
+      },
+    });
+    const t0 = Date.now();
+    const err = (await r.loadHierarchy(LEVELS).catch((e: unknown) => e)) as StrataError;
+    expect(Date.now() - t0).toBeLessThan(1_000 + 3_000); // generous, relative to the deadline
+    expect(err.issues[0]!.code).toBe('UNAVAILABLE');
+    expect(err.message).toMatch(/no answer within/);
+    expect(events).toContain('slow GetParametersByPath 0/8');
+    expect(events.some((e) => e.startsWith('retry GetParametersByPath'))).toBe(true);
+    r.close();
+  });
+
+  it('a 200 with a parameter that has no name is a coded BAD_RESPONSE, not a crash', async () => {
+    p.configure({
+      rules: [
+        {
+          fault: 'respond',
+          body: JSON.stringify({ Parameters: [{ Name: null, Value: 'v', Type: 'String' }] }),
+        },
+      ],
+    });
+    const r = resolverFor(p.endpoint);
+    const err = (await r.loadHierarchy(LEVELS).catch((e: unknown) => e)) as StrataError;
+    expect(err.issues[0]!.code).toBe('BAD_RESPONSE');
+    expect(err.message).toContain('Parameters[0].Name is missing');
+    const one = (await r
+      .resolveTemplate('<<resolve:ssm:/f/app/dev/k1>>')
+      .catch((e: unknown) => e)) as StrataError;
+    expect(one.code).toBe('BAD_RESPONSE');
+    expect(p.counts().calls['ssm:GetParameters']).toBe(1); // not retried
+  });
+
+  it('an empty 200, or one whose list is not a list, is BAD_RESPONSE (not an empty level)', async () => {
+    for (const body of ['', '{"Parameters":"x"}', '{"SecretValues":null}']) {
+      p.configure({ rules: [{ fault: 'respond', body }] });
+      const r = resolverFor(p.endpoint);
+      const err = (await r.loadHierarchy(LEVELS).catch((e: unknown) => e)) as StrataError;
+      expect(err.issues?.[0]?.code, body).toBe('BAD_RESPONSE');
+    }
+  });
+
+  it('an HTML page with 200 is BAD_RESPONSE; with 503 it is retried, then UNAVAILABLE; the body is never quoted', async () => {
+    p.configure({ rules: [{ fault: 'html', status: 200 }] });
+    const r = resolverFor(p.endpoint, { aws: { retry: { retries: 2, baseMs: 1, capMs: 2 } } });
+    const ok200 = (await r
+      .resolveTemplate('<<resolve:ssm:/f/app/dev/k1>>')
+      .catch((e: unknown) => e)) as StrataError;
+    expect(ok200.code).toBe('BAD_RESPONSE');
+    expect(ok200.message).toContain('text/html');
+    expect(ok200.message).not.toContain('<html');
+    p.reset();
+    p.configure({ rules: [{ fault: 'html', status: 503 }] });
+    const e503 = (await r
+      .resolveTemplate('<<resolve:ssm:/f/app/dev/k2>>')
+      .catch((e: unknown) => e)) as StrataError;
+    expect(e503.code).toBe('UNAVAILABLE');
+    expect(e503.message).not.toContain('<html');
+    expect(p.counts().calls['ssm:GetParameters']).toBe(3);
+  });
+
+  it('a secret value of a truncated JSON body never appears in the error', async () => {
+    p.configure({
+      rules: [{ fault: 'respond', body: '{"Parameters":[{"Name":"/f/app/dev/k1","Value":"s3cr3t-part' }],
+    });
+    const r = resolverFor(p.endpoint);
+    const err = (await r
+      .resolveTemplate('<<resolve:ssm:/f/app/dev/k1>>')
+      .catch((e: unknown) => e)) as StrataError;
+    expect(err.code).toBe('BAD_RESPONSE');
+    expect(JSON.stringify(err)).not.toContain('s3cr3t');
+    expect(String(err.cause ?? '')).not.toContain('s3cr3t');
+  });
+
+  it('a NextToken that repeats is BAD_RESPONSE, not an endless listing', async () => {
+    p.configure({
+      rules: [
+        { fault: 'respond', ops: ['GetParametersByPath'], body: '{"Parameters":[],"NextToken":"same"}' },
+      ],
+    });
+    const r = resolverFor(p.endpoint);
+    const err = (await r.loadHierarchy(LEVELS).catch((e: unknown) => e)) as StrataError;
+    expect(err.issues[0]!.code).toBe('BAD_RESPONSE');
+    expect(err.message).toContain('NextToken repeats');
+  });
+});
+
+describe('writes through the backend (fault proxy)', () => {
+  it('putParameter gets the rate limit, retries on 500 and throttling, and fails at once on AccessDenied', async () => {
+    p.configure({
+      rules: [
+        { fault: 'error5xx', ops: ['PutParameter'], times: 2 },
+        { fault: 'throttle', ops: ['PutParameter'], times: 1 },
+      ],
+    });
+    const r = resolverFor(p.endpoint);
+    const put = (i: Parameters<NonNullable<typeof r.backend.ssm.putParameter>>[0]) =>
+      r.backend.ssm.putParameter!(i);
+    const out = await put({ name: '/f/w/one', value: 'v1', type: 'String' });
+    expect(out.version).toBe(1);
+    expect(p.counts().calls['ssm:PutParameter']).toBe(4);
+    p.reset();
+    p.configure({ rules: [{ fault: 'deny', ops: ['PutParameter'] }] });
+    const denied = (await put({ name: '/f/w/two', value: 'v2', type: 'String' }).catch(
+      (e: unknown) => e,
+    )) as StrataError;
+    expect(denied.code).toBe('ACCESS_DENIED');
+    expect(p.counts().calls['ssm:PutParameter']).toBe(1);
+  });
+
+  it('a black-holed PutParameter ends within the deadline and writes nothing', async () => {
+    p.configure({ rules: [{ fault: 'blackhole', ops: ['PutParameter'] }] });
+    const r = resolverFor(p.endpoint, { aws: { timeoutMs: 200, deadlineMs: 800 } });
+    const t0 = Date.now();
+    const err = (await r.backend.ssm.putParameter!({ name: '/f/w/hole', value: 'x', type: 'String' }).catch(
+      (e: unknown) => e,
+    )) as StrataError;
+    expect(err.code).toBe('UNAVAILABLE');
+    expect(Date.now() - t0).toBeLessThan(800 + 3_000);
+    p.reset();
+    const after = await resolverFor(aws.motoEndpoint()).backend.ssm.getParameters([{ name: '/f/w/hole' }]);
+    expect(after[0]!.ok).toBe(false);
+    r.close();
+  });
+});

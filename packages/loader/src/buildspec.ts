@@ -9,6 +9,7 @@
  *     secrets-manager:  { DB_PASS: prod/db:password }         # secret-id:json-key:version-stage:version-id
  */
 
+import { parseEnv } from 'node:util';
 import {
   describeParseError,
   formatReference,
@@ -168,18 +169,53 @@ export function parseBuildspecEnv(text: string, origin = 'buildspec.yml'): Recor
   return envBlockToReferences(env as EnvBlock, origin);
 }
 
-/** Parses a dotenv-style file (KEY=value, # comments, optional quotes). */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const ASSIGNMENT = /^\s*(?:export\s+)?([^=#\s]+)\s*=\s*(["'`]?)/;
+
+/**
+ * Parses a dotenv file with Node's own parser (`util.parseEnv`, the one behind `node --env-file`),
+ * so a file means the same to Strata and to Node:
+ *
+ * - `NAME=value` per line, optionally `export NAME=value`; spaces around `=` and the value are
+ *   trimmed. A name given twice: the last wins.
+ * - `#` starts a comment: a whole line, or after a value (`X=x # note` is `x`). Quote a value that
+ *   contains `#`.
+ * - Values may be quoted with `'`, `"` or `` ` ``; a quoted value may span lines. Inside double
+ *   quotes `\n` is a newline; there are no other escapes (a backslash is kept as is).
+ *
+ * Strata adds one check Node does not make: every other line must be blank or a comment, and every
+ * name must be `[A-Za-z_][A-Za-z0-9_]*` (a line without `=` would otherwise be dropped, or become
+ * part of the next name). The error names the file and line, never its text (it may hold a value).
+ */
 export function parseEnvFile(text: string, origin = '.env'): Record<string, string> {
+  const lines = text.split(/\r?\n/);
+  const bad = (i: number, why: string) =>
+    new StrataError('INVALID_INPUT', `${origin}:${i + 1}: ${why}`, { source: origin });
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (/^\s*(#|$)/.test(line)) continue;
+    const m = ASSIGNMENT.exec(line);
+    if (!m) throw bad(i, 'expected NAME=value');
+    if (!ENV_NAME.test(m[1]!))
+      throw bad(i, 'the name must be letters, digits and _, not starting with a digit');
+    // Node's parser assigns it as the object's prototype, i.e. drops it: refuse rather than lose it
+    if (m[1] === '__proto__') throw bad(i, 'the name __proto__ is not supported');
+    const quote = m[2];
+    if (!quote) continue;
+    // a quoted value that does not close on its line continues to the line that closes it
+    const rest = line.slice(m[0].length);
+    if (rest.includes(quote)) continue;
+    let j = i + 1;
+    while (j < lines.length && !lines[j]!.includes(quote)) j++;
+    if (j < lines.length) i = j;
+  }
   const out: Record<string, string> = Object.create(null);
-  text.split(/\r?\n/).forEach((line, i) => {
-    const t = line.trim();
-    if (!t || t.startsWith('#')) return;
-    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(t);
-    if (!m)
-      throw new StrataError('INVALID_INPUT', `${origin}:${i + 1}: expected KEY=value`, { source: origin });
-    let v = m[2]!;
-    if ((v.startsWith('"') && v.endsWith('"')) || (v.startsWith("'") && v.endsWith("'"))) v = v.slice(1, -1);
-    out[m[1]!] = v;
-  });
+  for (const [k, v] of Object.entries(parseEnv(text))) {
+    if (!ENV_NAME.test(k)) {
+      const at = text.indexOf(k);
+      throw bad(at < 0 ? 0 : text.slice(0, at).split('\n').length - 1, 'expected NAME=value');
+    }
+    out[k] = v ?? '';
+  }
   return out;
 }

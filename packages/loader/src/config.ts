@@ -256,11 +256,23 @@ export interface ConfigChange<T> {
   changed: string[];
 }
 
+/** What `onError` is told besides the error. */
+export interface RefreshErrorInfo {
+  /** Failed refreshes in a row, this one included: 1 for the first failure since the last success. */
+  attempt: number;
+}
+
 export interface WatchOptions<S extends z.ZodType> extends ConfigOptions<S> {
-  /** Refresh every this many ms (0 or absent: only on `refresh()`). */
+  /**
+   * Refresh every this many ms (0 or absent: only on `refresh()`). A tick while a refresh is still
+   * running is skipped.
+   */
   intervalMs?: number;
-  /** A refresh failed or the new config was invalid: the old config stays. */
-  onError?: (err: StrataError) => void;
+  /**
+   * A refresh (timer or `refresh()`) failed or the new config was invalid: the old config stays.
+   * Called once per failed refresh.
+   */
+  onError?: (err: StrataError, info: RefreshErrorInfo) => void;
 }
 
 export interface ConfigHandle<T> {
@@ -290,12 +302,23 @@ export async function watchConfig<S extends z.ZodType>(
   const subs = new Set<(c: ConfigChange<z.infer<S>>) => void>();
   let timer: NodeJS.Timeout | undefined;
   let inFlight: Promise<ConfigChange<z.infer<S>> | undefined> | undefined;
+  let failures = 0;
 
   const refresh = (): Promise<ConfigChange<z.infer<S>> | undefined> => {
     inFlight ??= (async () => {
       try {
         resolver.clear();
-        const next = await loadConfigDetailed(base);
+        let next: LoadedConfig<z.infer<S>>;
+        try {
+          next = await loadConfigDetailed(base);
+        } catch (err) {
+          // reported here, once per refresh, however many callers or timer ticks wait for it
+          failures++;
+          const e = isStrataError(err) ? err : new StrataError('AWS_ERROR', 'refresh failed', { cause: err });
+          opts.onError?.(e, { attempt: failures });
+          throw e;
+        }
+        failures = 0;
         const a = flattenLeaves(loaded.config);
         const b = flattenLeaves(next.config);
         const changed = [...new Set([...a.keys(), ...b.keys()])].filter((k) => a.get(k) !== b.get(k)).sort();
@@ -313,11 +336,8 @@ export async function watchConfig<S extends z.ZodType>(
 
   if (opts.intervalMs && opts.intervalMs > 0) {
     timer = setInterval(() => {
-      refresh().catch((err: unknown) =>
-        opts.onError?.(
-          isStrataError(err) ? err : new StrataError('AWS_ERROR', 'refresh failed', { cause: err }),
-        ),
-      );
+      if (inFlight) return; // still refreshing: this tick is skipped, not queued
+      refresh().catch(() => {}); // already reported to onError
     }, opts.intervalMs);
     timer.unref();
   }

@@ -8,15 +8,24 @@ export interface EnvSources {
   base?: Record<string, string | undefined>;
   /** buildspec.yml (or a Strata file with an `env` block). */
   buildspec?: string;
-  /** dotenv-style file; values may contain references. */
+  /** dotenv file (`node --env-file` syntax, see `parseEnvFile`); values may contain references. */
   envFile?: string;
+  /**
+   * Reads a file's text instead of the file system (e.g. the CLI's `-` for stdin); return
+   * undefined to read the file. `what` is `env file` or `buildspec`.
+   */
+  read?: (path: string, what: 'env file' | 'buildspec') => string | undefined;
 }
 
-function readText(path: string, what: string): string {
+function readText(path: string, what: 'env file' | 'buildspec', read: EnvSources['read']): string {
+  const given = read?.(path, what);
+  if (given !== undefined) return given;
   try {
     return readFileSync(path, 'utf8');
-  } catch {
-    throw new StrataError('INVALID_INPUT', `${what} ${path} not found or not readable`, { source: path });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'not found' : code === 'EISDIR' ? 'is a directory' : 'not readable';
+    throw new StrataError('INVALID_INPUT', `${what} ${path}: ${why}`, { source: path });
   }
 }
 
@@ -25,9 +34,9 @@ export function collectEnv(src: EnvSources): Record<string, string> {
   // null prototype: Object.assign and `out[k] =` store a `__proto__` variable as an entry
   const out: Record<string, string> = Object.create(null);
   for (const [k, v] of Object.entries(src.base ?? process.env)) if (v !== undefined) out[k] = v;
-  if (src.envFile) Object.assign(out, parseEnvFile(readText(src.envFile, 'env file'), src.envFile));
+  if (src.envFile) Object.assign(out, parseEnvFile(readText(src.envFile, 'env file', src.read), src.envFile));
   if (src.buildspec)
-    Object.assign(out, parseBuildspecEnv(readText(src.buildspec, 'buildspec'), src.buildspec));
+    Object.assign(out, parseBuildspecEnv(readText(src.buildspec, 'buildspec', src.read), src.buildspec));
   return out;
 }
 

@@ -14,6 +14,7 @@ export {
   type LoadedConfig,
   loadConfig,
   loadConfigDetailed,
+  type RefreshErrorInfo,
   type WatchOptions,
   watchConfig,
 } from './config.js';

@@ -23,6 +23,7 @@ import {
   GetParametersByPathCommand,
   GetParametersCommand,
   type Parameter,
+  PutParameterCommand,
   SSMClient,
 } from '@aws-sdk/client-ssm';
 import pLimit from 'p-limit';
@@ -38,6 +39,8 @@ import type {
   ParameterQuery,
   ParameterRecord,
   ParameterType,
+  PutParameterInput,
+  PutParameterResult,
   SecretBackend,
   SecretQuery,
   SecretRecord,
@@ -48,7 +51,16 @@ import type { RetryOptions } from '../retry.js';
 import { type Runtime, systemRuntime } from '../runtime.js';
 import { Stats } from '../stats.js';
 import { parameterName, parseArn, regionOf } from './arn.js';
-import { Caller } from './caller.js';
+import { Caller, type CallProgress } from './caller.js';
+import {
+  arrayField,
+  asParameterType,
+  badResponse,
+  checkNextToken,
+  checkParameters,
+  checkSecretValue,
+  stringField,
+} from './shape.js';
 
 type AnyClient = SSMClient | SecretsManagerClient | KMSClient;
 
@@ -63,11 +75,31 @@ export interface AwsBackendOptions {
   clients?: { ssm?: SSMClient; secretsManager?: SecretsManagerClient; kms?: KMSClient };
   /** Secrets Manager replica regions to read from, in order, when the primary region fails. */
   replicaRegions?: string[];
-  /** Requests per second per service and region. */
-  rateLimits?: Partial<Record<'ssm' | 'secretsmanager' | 'kms', number>>;
+  /**
+   * Requests per second per service and region. `ssm-write` is PutParameter's own bucket (default
+   * 5), so writes never eat the readers' share of the Get* quota.
+   */
+  rateLimits?: Partial<Record<'ssm' | 'ssm-write' | 'secretsmanager' | 'kms', number>>;
   retry?: RetryOptions;
-  /** Per-attempt timeout, ms. Default 5,000. */
+  /** Per-attempt timeout, ms: an attempt with no answer by then is aborted and retried. Default 5,000. */
   timeoutMs?: number;
+  /** TCP connect timeout of the clients Strata creates, ms. Default 3,000. */
+  connectTimeoutMs?: number;
+  /**
+   * Most time one backend call may take, retries, backoff and rate-limit waits included, ms; then
+   * it fails with the last error (THROTTLED or UNAVAILABLE). Default: none (the retry budget
+   * bounds it: 9 attempts of at most `timeoutMs` plus backoff). The CLI sets it from `--timeout`.
+   */
+  deadlineMs?: number;
+  /**
+   * Aborting it fails every call in flight or queued, and every later one, with the signal's
+   * reason (give a StrataError) — an overall deadline: `signal: AbortSignal.timeout(30_000)`.
+   */
+  signal?: AbortSignal;
+  /** Told when a call is retried or an attempt is slow (for progress lines). Never gets a value. */
+  onProgress?: (p: CallProgress) => void;
+  /** An attempt running this long is reported to `onProgress` as `slow`. Default 2,000 ms. */
+  slowCallMs?: number;
   /** Independent calls in flight at once. Default 16. */
   concurrency?: number;
   runtime?: Runtime;
@@ -94,11 +126,12 @@ function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> {
   return m;
 }
 
+/** A parameter the shape check passed (Name and Value are strings). */
 function toRecord(p: Parameter): ParameterRecord {
   return {
     name: p.Name!,
     value: p.Value ?? '',
-    type: (p.Type ?? 'String') as ParameterType,
+    type: asParameterType(p.Type) as ParameterType,
     version: p.Version ?? 0,
     ...(p.LastModifiedDate ? { lastModifiedDate: p.LastModifiedDate } : {}),
     ...(p.ARN ? { arn: p.ARN } : {}),
@@ -177,6 +210,10 @@ export class AwsBackend implements Backend {
       rateLimits: { ...DEFAULT_RATE_LIMITS, ...opts.rateLimits },
       ...(opts.retry ? { retry: opts.retry } : {}),
       ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+      ...(opts.deadlineMs !== undefined ? { deadlineMs: opts.deadlineMs } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      ...(opts.slowCallMs !== undefined ? { slowCallMs: opts.slowCallMs } : {}),
     });
     this.limit = pLimit(opts.concurrency ?? 16);
     this.region = opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
@@ -192,8 +229,9 @@ export class AwsBackend implements Backend {
     op: string,
     source: string,
     send: (signal: AbortSignal) => Promise<T>,
+    opts: { bucket?: string } = {},
   ): Promise<T> {
-    return this.limit(() => this.caller.call(service, region, op, source, send));
+    return this.limit(() => this.caller.call(service, region, op, source, send, opts));
   }
 
   /** @internal */
@@ -213,6 +251,13 @@ export class AwsBackend implements Backend {
       const config = {
         region,
         maxAttempts: 1, // Strata retries (p-retry, full jitter); the SDK's own retries are off.
+        // Bounded sockets: a connect that hangs, or a request with no answer, fails on its own too
+        // (the caller also aborts each attempt after timeoutMs, whatever the handler does).
+        requestHandler: {
+          connectionTimeout: this.opts.connectTimeoutMs ?? 3000,
+          requestTimeout: this.opts.timeoutMs ?? 5000,
+          throwOnRequestTimeout: true,
+        },
         ...(this.opts.endpoint ? { endpoint: this.opts.endpoint } : {}),
         ...(this.opts.credentials
           ? { credentials: this.opts.credentials }
@@ -259,11 +304,13 @@ class SsmApi implements ParameterBackend {
         const names = batch.map(queryString);
         jobs.push(
           this.b
-            .run('ssm', region, 'GetParameters', names.join(','), (abortSignal) =>
-              this.b
+            .run('ssm', region, 'GetParameters', names.join(','), async (abortSignal) => {
+              const out = await this.b
                 .client<SSMClient>('ssm', region)
-                .send(new GetParametersCommand({ Names: names, WithDecryption: true }), { abortSignal }),
-            )
+                .send(new GetParametersCommand({ Names: names, WithDecryption: true }), { abortSignal });
+              checkParameters(out, 'ssm:GetParameters', names.join(','));
+              return out;
+            })
             .then(
               (out) => {
                 const returned = [...(out.Parameters ?? [])];
@@ -299,22 +346,26 @@ class SsmApi implements ParameterBackend {
   async getParametersByPath(path: string, opts: { recursive: boolean }): Promise<ParameterRecord[]> {
     const region = regionOf(path, this.b.region);
     const out: ParameterRecord[] = [];
+    const seen = new Set<string>();
     let next: string | undefined;
     do {
-      const page = await this.b.run('ssm', region, 'GetParametersByPath', path, (abortSignal) =>
-        this.b.client<SSMClient>('ssm', region).send(
+      const token = next;
+      const page = await this.b.run('ssm', region, 'GetParametersByPath', path, async (abortSignal) => {
+        const res = await this.b.client<SSMClient>('ssm', region).send(
           new GetParametersByPathCommand({
             Path: path,
             Recursive: opts.recursive,
             WithDecryption: true,
             MaxResults: 10,
-            ...(next ? { NextToken: next } : {}),
+            ...(token ? { NextToken: token } : {}),
           }),
           { abortSignal },
-        ),
-      );
+        );
+        checkParameters(res, 'ssm:GetParametersByPath', path);
+        return res;
+      });
       for (const p of page.Parameters ?? []) out.push(toRecord(p));
-      next = page.NextToken;
+      next = checkNextToken(page, seen, 'ssm:GetParametersByPath', path);
     } while (next);
     return out;
   }
@@ -325,24 +376,63 @@ class SsmApi implements ParameterBackend {
   ): Promise<Array<{ name: string; version: number }>> {
     const region = regionOf(path, this.b.region);
     const out: Array<{ name: string; version: number }> = [];
+    const seen = new Set<string>();
     let next: string | undefined;
     do {
-      const page = await this.b.run('ssm', region, 'DescribeParameters', path, (abortSignal) =>
-        this.b.client<SSMClient>('ssm', region).send(
+      const token = next;
+      const page = await this.b.run('ssm', region, 'DescribeParameters', path, async (abortSignal) => {
+        const res = await this.b.client<SSMClient>('ssm', region).send(
           new DescribeParametersCommand({
             ParameterFilters: [
               { Key: 'Path', Option: opts.recursive ? 'Recursive' : 'OneLevel', Values: [path] },
             ],
             MaxResults: 50,
-            ...(next ? { NextToken: next } : {}),
+            ...(token ? { NextToken: token } : {}),
           }),
           { abortSignal },
-        ),
-      );
+        );
+        arrayField(res, 'Parameters', 'ssm:DescribeParameters', path).forEach((p, i) => {
+          stringField(p, 'Name', `Parameters[${i}]`, 'ssm:DescribeParameters', path);
+        });
+        return res;
+      });
       for (const p of page.Parameters ?? []) out.push({ name: p.Name!, version: p.Version ?? 0 });
-      next = page.NextToken;
+      next = checkNextToken(page, seen, 'ssm:DescribeParameters', path);
     } while (next);
     return out;
+  }
+
+  /**
+   * PutParameter (Overwrite unless `overwrite: false`), with the same timeouts and retries as
+   * reads, but its own rate-limit bucket (`ssm-write`). Retrying is safe: the same value written
+   * twice only adds a version.
+   */
+  async putParameter(input: PutParameterInput): Promise<PutParameterResult> {
+    const region = regionOf(input.name, this.b.region);
+    const op = 'ssm:PutParameter';
+    const out = await this.b.run(
+      'ssm',
+      region,
+      'PutParameter',
+      input.name,
+      async (abortSignal) => {
+        const res = await this.b.client<SSMClient>('ssm', region).send(
+          new PutParameterCommand({
+            Name: input.name,
+            Value: input.value,
+            Type: input.type,
+            Overwrite: input.overwrite ?? true,
+            ...(input.tier ? { Tier: input.tier } : {}),
+            ...(input.type === 'SecureString' && input.keyId ? { KeyId: input.keyId } : {}),
+          }),
+          { abortSignal },
+        );
+        if (typeof res?.Version !== 'number') throw badResponse(op, input.name, 'Version is missing');
+        return res;
+      },
+      { bucket: 'ssm-write' },
+    );
+    return { name: input.name, version: out.Version!, ...(out.Tier ? { tier: out.Tier } : {}) };
   }
 }
 
@@ -388,15 +478,30 @@ class SecretsApi implements SecretBackend {
         const ids = [...new Set(batch.map((q) => q.secretId))];
         jobs.push(
           this.withFailover(ids[0]!, (region) =>
-            this.b.run('secretsmanager', region, 'BatchGetSecretValue', ids.join(','), (abortSignal) =>
-              this.b
-                .client<SecretsManagerClient>('secretsmanager', region)
-                .send(
-                  new BatchGetSecretValueCommand({ SecretIdList: ids.map((id) => this.idIn(id, region)) }),
-                  {
-                    abortSignal,
-                  },
-                ),
+            this.b.run(
+              'secretsmanager',
+              region,
+              'BatchGetSecretValue',
+              ids.join(','),
+              async (abortSignal) => {
+                const res = await this.b
+                  .client<SecretsManagerClient>('secretsmanager', region)
+                  .send(
+                    new BatchGetSecretValueCommand({ SecretIdList: ids.map((id) => this.idIn(id, region)) }),
+                    {
+                      abortSignal,
+                    },
+                  );
+                const op = 'secretsmanager:BatchGetSecretValue';
+                arrayField(res, 'SecretValues', op, ids.join(',')).forEach((sv, i) => {
+                  checkSecretValue(sv, `SecretValues[${i}]`, op, ids.join(','));
+                });
+                arrayField(res, 'Errors', op, ids.join(','), false).forEach((e, i) => {
+                  stringField(e, 'SecretId', `Errors[${i}]`, op, ids.join(','), true);
+                  stringField(e, 'ErrorCode', `Errors[${i}]`, op, ids.join(','), true);
+                });
+                return res;
+              },
             ),
           ).then(
             (out) => {
@@ -442,16 +547,25 @@ class SecretsApi implements SecretBackend {
     for (const q of pinned) {
       jobs.push(
         this.withFailover(q.secretId, (region) =>
-          this.b.run('secretsmanager', region, 'GetSecretValue', q.secretId, (abortSignal) =>
-            this.b.client<SecretsManagerClient>('secretsmanager', region).send(
+          this.b.run('secretsmanager', region, 'GetSecretValue', q.secretId, async (abortSignal) => {
+            const res = await this.b.client<SecretsManagerClient>('secretsmanager', region).send(
               new GetSecretValueCommand({
                 SecretId: this.idIn(q.secretId, region),
                 ...(q.versionId ? { VersionId: q.versionId } : {}),
                 ...(q.versionStage ? { VersionStage: q.versionStage } : {}),
               }),
               { abortSignal },
-            ),
-          ),
+            );
+            if (res === null || typeof res !== 'object')
+              throw badResponse('secretsmanager:GetSecretValue', q.secretId, 'no response body');
+            checkSecretValue(
+              res as unknown as Record<string, unknown>,
+              'response',
+              'secretsmanager:GetSecretValue',
+              q.secretId,
+            );
+            return res;
+          }),
         ).then(
           (sv) => {
             results.set(q, { ok: true, value: toSecretRecord(q.secretId, sv) });
@@ -468,11 +582,24 @@ class SecretsApi implements SecretBackend {
 
   async currentVersionId(secretId: string): Promise<string | undefined> {
     const out = await this.withFailover(secretId, (region) =>
-      this.b.run('secretsmanager', region, 'DescribeSecret', secretId, (abortSignal) =>
-        this.b
+      this.b.run('secretsmanager', region, 'DescribeSecret', secretId, async (abortSignal) => {
+        const res = await this.b
           .client<SecretsManagerClient>('secretsmanager', region)
-          .send(new DescribeSecretCommand({ SecretId: this.idIn(secretId, region) }), { abortSignal }),
-      ),
+          .send(new DescribeSecretCommand({ SecretId: this.idIn(secretId, region) }), { abortSignal });
+        const stages = (res as { VersionIdsToStages?: unknown } | undefined)?.VersionIdsToStages;
+        if (
+          stages !== undefined &&
+          (stages === null ||
+            typeof stages !== 'object' ||
+            !Object.values(stages).every((v) => Array.isArray(v) && v.every((x) => typeof x === 'string')))
+        )
+          throw badResponse(
+            'secretsmanager:DescribeSecret',
+            secretId,
+            'VersionIdsToStages is not a map of stage lists',
+          );
+        return res;
+      }),
     );
     for (const [id, stages] of Object.entries(out.VersionIdsToStages ?? {})) {
       if (stages.includes('AWSCURRENT')) return id;
@@ -519,7 +646,8 @@ class KmsApi implements KmsBackend {
         { abortSignal },
       ),
     );
-    if (!out.Plaintext) throw new StrataError('DECRYPT_FAILED', 'kms:Decrypt returned no plaintext');
+    if (!(out?.Plaintext instanceof Uint8Array))
+      throw badResponse('kms:Decrypt', input.keyId ?? 'kms ciphertext', 'Plaintext is missing');
     return { keyId: out.KeyId ?? input.keyId ?? '', plaintext: out.Plaintext };
   }
 
@@ -534,7 +662,8 @@ class KmsApi implements KmsBackend {
         { abortSignal },
       ),
     );
-    if (!out.CiphertextBlob) throw new StrataError('AWS_ERROR', `kms:Encrypt ${input.keyId}: no ciphertext`);
+    if (!(out?.CiphertextBlob instanceof Uint8Array))
+      throw badResponse('kms:Encrypt', input.keyId, 'CiphertextBlob is missing');
     return { keyId: out.KeyId ?? input.keyId, ciphertext: out.CiphertextBlob };
   }
 
@@ -551,8 +680,8 @@ class KmsApi implements KmsBackend {
         { abortSignal },
       ),
     );
-    if (!out.Plaintext || !out.CiphertextBlob)
-      throw new StrataError('AWS_ERROR', `kms:GenerateDataKey ${input.keyId}: incomplete response`);
+    if (!(out?.Plaintext instanceof Uint8Array) || !(out.CiphertextBlob instanceof Uint8Array))
+      throw badResponse('kms:GenerateDataKey', input.keyId, 'Plaintext or CiphertextBlob is missing');
     return { keyId: out.KeyId ?? input.keyId, plaintext: out.Plaintext, ciphertext: out.CiphertextBlob };
   }
 
@@ -569,8 +698,8 @@ class KmsApi implements KmsBackend {
         { abortSignal },
       ),
     );
-    if (!out.CiphertextBlob)
-      throw new StrataError('AWS_ERROR', `kms:ReEncrypt ${input.toKeyId}: no ciphertext`);
+    if (!(out?.CiphertextBlob instanceof Uint8Array))
+      throw badResponse('kms:ReEncrypt', input.toKeyId, 'CiphertextBlob is missing');
     return { keyId: out.KeyId ?? input.toKeyId, ciphertext: out.CiphertextBlob };
   }
 
@@ -578,7 +707,8 @@ class KmsApi implements KmsBackend {
     const out = await this.send('GenerateRandom', undefined, (c, abortSignal) =>
       c.send(new GenerateRandomCommand({ NumberOfBytes: bytes }), { abortSignal }),
     );
-    if (!out.Plaintext) throw new StrataError('AWS_ERROR', 'kms:GenerateRandom returned no bytes');
+    if (!(out?.Plaintext instanceof Uint8Array))
+      throw badResponse('kms:GenerateRandom', 'random', 'Plaintext is missing');
     return out.Plaintext;
   }
 }

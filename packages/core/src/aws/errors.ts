@@ -57,6 +57,12 @@ interface SdkLikeError {
   message?: string;
   $metadata?: { httpStatusCode?: number };
   $retryable?: unknown;
+  $response?: { headers?: Record<string, string | undefined> };
+}
+
+/** The SDK could not parse the body (JSON.parse failed: an HTML page, a truncated body). */
+function isUnparseable(e: SdkLikeError): boolean {
+  return e.name === 'SyntaxError' || /Deserialization error/.test(e.message ?? '');
 }
 
 export function classifyAwsError(err: unknown): ErrorCode {
@@ -70,6 +76,7 @@ export function classifyAwsError(err: unknown): ErrorCode {
   if (DECRYPT.has(name)) return 'DECRYPT_FAILED';
   if (UNAVAILABLE.has(name) || (status !== undefined && status >= 500)) return 'UNAVAILABLE';
   if (name === 'AbortError' || (e.code !== undefined && NETWORK_CODES.has(e.code))) return 'UNAVAILABLE';
+  if (isUnparseable(e) && (status === undefined || status < 400)) return 'BAD_RESPONSE';
   if (/socket hang up|ECONNRESET|EPIPE|network|timed? ?out/i.test(e.message ?? '') && status === undefined)
     return 'UNAVAILABLE';
   if (status !== undefined && status >= 400 && status < 500) return 'VALIDATION';
@@ -81,6 +88,19 @@ export function toStrataError(err: unknown, operation: string, source: string): 
   if (err instanceof StrataError) return err;
   const code = classifyAwsError(err);
   const e = (err ?? {}) as SdkLikeError;
+  if (isUnparseable(e)) {
+    // JSON.parse's message quotes a piece of the body, which could be part of a value: never shown.
+    const status = e.$metadata?.httpStatusCode;
+    const ctype = e.$response?.headers?.['content-type'];
+    const what = `HTTP ${status ?? '?'} with a body that is not AWS JSON${ctype ? ` (${ctype.split(';')[0]})` : ''}`;
+    return new StrataError(
+      code,
+      code === 'BAD_RESPONSE'
+        ? `${operation} ${source}: unexpected response from AWS (${what}); is a proxy or load balancer in the way?`
+        : `${operation} ${source}: ${what}`,
+      { source }, // no cause: the SDK's error holds the body
+    );
+  }
   const what = e.name && e.name !== 'Error' ? e.name : (e.code ?? 'error');
   // AWS error messages describe the request (ARNs, actions), not parameter values; cap them anyway.
   const detail = e.message ? `: ${e.message.slice(0, 300)}` : '';

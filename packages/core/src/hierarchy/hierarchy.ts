@@ -323,11 +323,6 @@ interface Placed {
   overrides: Array<{ level: number; parameter: string; version: number }>;
 }
 
-/** True when one key is the other or an ancestor/descendant of it in the dotted tree. */
-function related(a: string, b: string): boolean {
-  return a === b || a.startsWith(`${b}.`) || b.startsWith(`${a}.`);
-}
-
 function byString(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -420,18 +415,43 @@ export function mergeLevels(levels: Level[], recordsByLevel: ParameterRecord[][]
 
   // Lay each level over the previous ones. Within a level there are no related keys (checked
   // above), so every candidate of the level replaces the related keys placed by lower levels.
+  // `under` indexes every placed key by each of its proper ancestors, so the keys a candidate
+  // hides (itself, its ancestors, its descendants) are found without scanning: linear overall.
   const placed = new Map<string, Placed>();
+  const under = new Map<string, Set<string>>();
+  const place = (key: string, p: Placed) => {
+    placed.set(key, p);
+    for (const a of ancestorsOf(key)) {
+      const set = under.get(a);
+      if (set) set.add(key);
+      else under.set(a, new Set([key]));
+    }
+  };
+  const remove = (key: string) => {
+    placed.delete(key);
+    for (const a of ancestorsOf(key)) {
+      const set = under.get(a);
+      set?.delete(key);
+      if (set?.size === 0) under.delete(a);
+    }
+  };
+  const relatedPlaced = (key: string): Placed[] => {
+    const out: Placed[] = [];
+    const same = placed.get(key);
+    if (same) out.push(same);
+    for (const a of ancestorsOf(key)) {
+      const p = placed.get(a);
+      if (p) out.push(p);
+    }
+    for (const d of under.get(key) ?? []) out.push(placed.get(d)!);
+    return out;
+  };
   for (const candidates of perLevel) {
     const hidden = new Map<string, Placed[]>();
-    for (const c of candidates) {
-      hidden.set(
-        c.key,
-        [...placed.values()].filter((p) => related(p.candidate.key, c.key)),
-      );
-    }
+    for (const c of candidates) hidden.set(c.key, relatedPlaced(c.key));
     for (const c of candidates) {
       const below = hidden.get(c.key) ?? [];
-      for (const p of below) placed.delete(p.candidate.key);
+      for (const p of below) remove(p.candidate.key);
       const overrides = new Map<string, { level: number; parameter: string; version: number }>();
       for (const p of below) {
         const self = {
@@ -441,11 +461,12 @@ export function mergeLevels(levels: Level[], recordsByLevel: ParameterRecord[][]
         };
         for (const o of [self, ...p.overrides]) overrides.set(`${o.level}\u0000${o.parameter}`, o);
       }
-      placed.set(c.key, {
+      place(c.key, {
         candidate: c,
-        overrides: [...overrides.values()].sort(
-          (a, b) => b.level - a.level || byString(a.parameter, b.parameter),
-        ),
+        overrides:
+          overrides.size === 0
+            ? []
+            : [...overrides.values()].sort((a, b) => b.level - a.level || byString(a.parameter, b.parameter)),
       });
     }
   }

@@ -23,6 +23,15 @@
  * path (`DIR/parameters/acme/shop/dev/db/url` is `/acme/shop/dev/db/url`; a `.secure` suffix
  * makes it a SecureString); every file under `DIR/secrets/` is a secret named by its path.
  *
+ * Writes (`ssm.putParameter`, what `strata --local F put` uses) change the file or directory
+ * atomically (a temporary file renamed over the old one, so a reader never sees half a file):
+ * an existing entry is changed where it is (comments and layout of a YAML file are kept; a JSON
+ * file stays JSON), a new one is added under `parameters:` by its full name. A parameter's version
+ * goes up in memory; in the file only where the entry states a `version`.
+ *
+ * Parsing is linear in the file's size: a 100,000-key file loads in a few seconds (yaml's own
+ * duplicate-key check is quadratic, so duplicates are found here, and are still an error).
+ *
  * Local KMS: a `<<resolve:kms:…>>` ciphertext is base64 of `strata-local:` + the plaintext.
  * It is NOT encryption; it exists so examples and tests run offline. The local backend also
  * answers Encrypt, GenerateDataKey (a random data key "wrapped" the same way), ReEncrypt and
@@ -30,9 +39,20 @@
  * messages made against it are real AES-GCM, but their data key is readable by anyone.
  */
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import { basename, dirname, join, relative, sep } from 'node:path';
+import { isMap, isScalar, LineCounter, parseDocument, visit, type YAMLMap } from 'yaml';
 import { parameterName } from '../aws/arn.js';
 import type {
   Backend,
@@ -42,6 +62,8 @@ import type {
   ParameterQuery,
   ParameterRecord,
   ParameterType,
+  PutParameterInput,
+  PutParameterResult,
   SecretBackend,
   SecretQuery,
   SecretRecord,
@@ -149,6 +171,217 @@ export function parseLocalTree(doc: unknown, origin = 'local tree'): LocalTree {
   return tree;
 }
 
+/**
+ * Parses YAML (or JSON) text into plain data, linear in its size. A mapping key given twice is an
+ * INVALID_INPUT error naming the key and its line (yaml's own check of this is quadratic). Error
+ * messages never quote the text.
+ */
+export function parseYamlText(text: string, origin: string): unknown {
+  const lineCounter = new LineCounter();
+  // errors only: the parser's warnings quote the document, which may hold secrets
+  const doc = parseDocument(text, { uniqueKeys: false, lineCounter, logLevel: 'error' });
+  const first = doc.errors[0];
+  if (first) {
+    // never the parser's message: it quotes the offending text
+    throw new StrataError('INVALID_INPUT', `${origin} is not valid YAML/JSON ${describeParseError(first)}`, {
+      source: origin,
+    });
+  }
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue;
+        const k = String(pair.key.value);
+        if (seen.has(k)) {
+          const at = pair.key.range ? ` (line ${lineCounter.linePos(pair.key.range[0]).line})` : '';
+          throw new StrataError('INVALID_INPUT', `${origin}: key "${k.slice(0, 200)}" appears twice${at}`, {
+            source: origin,
+          });
+        }
+        seen.add(k);
+      }
+    },
+  });
+  return doc.toJS();
+}
+
+/**
+ * Writes a file atomically: a temporary file next to it, flushed, then renamed over it (same
+ * directory, so the rename is atomic). Keeps the old file's mode; a new file gets `mode`.
+ */
+export function writeFileAtomic(path: string, data: string, mode = 0o600): void {
+  let keep = mode;
+  try {
+    keep = statSync(path).mode & 0o777;
+  } catch {
+    /* a new file */
+  }
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  let fd: number | undefined;
+  try {
+    fd = openSync(tmp, 'wx', keep);
+    writeSync(fd, data);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(tmp, path);
+  } catch (err) {
+    if (fd !== undefined) closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw new StrataError(
+      'INVALID_INPUT',
+      `cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+      {
+        source: path,
+        cause: err,
+      },
+    );
+  }
+}
+
+const NAME_CHARS = /^[A-Za-z0-9_.\-/]+$/;
+
+/** A parameter name the local backend may write: SSM's characters, no empty, `.` or `..` segment. */
+function writableName(raw: string): string {
+  const name = parameterName(raw);
+  const segments = name.split('/').slice(1);
+  if (
+    !name.startsWith('/') ||
+    !NAME_CHARS.test(name) ||
+    segments.length === 0 ||
+    segments.some((s) => s === '' || s === '.' || s === '..')
+  ) {
+    throw new StrataError(
+      'VALIDATION',
+      `parameter name ${JSON.stringify(raw.slice(0, 200))} is not valid: a path of segments of [A-Za-z0-9_.-], e.g. /app/dev/db/url`,
+      { source: raw.slice(0, 200) },
+    );
+  }
+  return name;
+}
+
+function isPlainMapping(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** The key path (under `parameters`) of the entry that defines `name`, if there is one. */
+function findEntry(obj: Record<string, unknown>, base: string, name: string): string[] | undefined {
+  for (const [k, v] of Object.entries(obj)) {
+    const p = normPath(`${base}/${k}`);
+    if (p === name) return [k];
+    if (isPlainMapping(v) && !('value' in v) && name.startsWith(`${p}/`)) {
+      const rest = findEntry(v, p, name);
+      if (rest) return [k, ...rest];
+    }
+  }
+  return undefined;
+}
+
+/** The deepest mapping whose path leads to `name`: its key path and that path. */
+function deepestParent(
+  obj: Record<string, unknown>,
+  base: string,
+  name: string,
+): { at: string[]; path: string } | undefined {
+  for (const [k, v] of Object.entries(obj)) {
+    const p = normPath(`${base}/${k}`);
+    if (isPlainMapping(v) && !('value' in v) && name.startsWith(`${p}/`)) {
+      const inner = deepestParent(v, p, name);
+      return inner ? { at: [k, ...inner.at], path: inner.path } : { at: [k], path: p };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Where `name` goes under `parameters`: the entry that defines it; else a new key in the deepest
+ * mapping that leads to it (`/app/dev: { db: … }` gets `/app/dev/db/password` as `password` in
+ * `db`); else a new top-level key, its full name.
+ */
+function locate(params: Record<string, unknown>, name: string): string[] {
+  const found = findEntry(params, '', name);
+  if (found) return found;
+  const parent = deepestParent(params, '', name);
+  return parent ? [...parent.at, name.slice(parent.path.length + 1)] : [name];
+}
+
+/** Changes one parameter in a local tree file (YAML or JSON) or directory, atomically. */
+function writeLocalParameter(path: string, name: string, p: LocalParameter): void {
+  let isDir = false;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch {
+    /* a new file */
+  }
+  if (isDir) {
+    const file = join(path, 'parameters', ...name.split('/').slice(1));
+    writeFileAtomic(p.type === 'SecureString' ? `${file}.secure` : file, `${p.value}\n`, 0o600);
+    rmSync(p.type === 'SecureString' ? file : `${file}.secure`, { force: true });
+    return;
+  }
+  let text = '';
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    /* a new file */
+  }
+  const asMap = (e: unknown) => isPlainMapping(e) && 'value' in e;
+  if (path.endsWith('.json') || /^\s*\{/.test(text)) {
+    let doc: Record<string, unknown>;
+    try {
+      doc = (text.trim() === '' ? {} : JSON.parse(text)) as Record<string, unknown>;
+    } catch {
+      // never JSON.parse's message: it quotes the text around the error, which may be a secret
+      throw new StrataError('INVALID_INPUT', `local tree ${path} is not valid JSON`, { source: path });
+    }
+    if (!isPlainMapping(doc.parameters)) doc.parameters = {};
+    const params = doc.parameters as Record<string, unknown>;
+    const at = locate(params, name);
+    let node: Record<string, unknown> = params;
+    for (const k of at.slice(0, -1)) node = node[k] as Record<string, unknown>;
+    const last = at[at.length - 1]!;
+    const old = node[last];
+    node[last] = asMap(old)
+      ? {
+          ...(old as Record<string, unknown>),
+          value: p.value,
+          type: p.type,
+          ...('version' in (old as Record<string, unknown>) ? { version: p.version } : {}),
+        }
+      : p.type === 'String'
+        ? p.value
+        : { value: p.value, type: p.type };
+    writeFileAtomic(path, `${JSON.stringify(doc, null, 2)}\n`);
+    return;
+  }
+  const doc = parseDocument(text, { uniqueKeys: false, logLevel: 'error' });
+  if (doc.errors[0]) {
+    throw new StrataError(
+      'INVALID_INPUT',
+      `local tree ${path} is not valid YAML/JSON ${describeParseError(doc.errors[0])}`,
+      { source: path },
+    );
+  }
+  const plain = doc.toJS() as Record<string, unknown> | null;
+  const params = isPlainMapping(plain?.parameters) ? plain.parameters : {};
+  const at = locate(params, name);
+  const keyPath = ['parameters', ...at];
+  const old = doc.getIn(keyPath, true);
+  if (isMap(old) && (old as YAMLMap).has('value')) {
+    const m = old as YAMLMap;
+    m.set('value', p.value);
+    if (p.type !== 'String' || m.has('type')) m.set('type', p.type);
+    if (m.has('version')) m.set('version', p.version);
+  } else if (p.type === 'String') {
+    doc.setIn(keyPath, p.value);
+  } else {
+    doc.setIn(keyPath, doc.createNode({ value: p.value, type: p.type }));
+  }
+  writeFileAtomic(path, doc.toString());
+}
+
 function walk(dir: string): string[] {
   const out: string[] = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -168,18 +401,13 @@ export function readLocalTree(path: string): LocalTree {
     throw new StrataError('INVALID_INPUT', `local tree ${path} does not exist`, { source: path });
   }
   if (st.isFile()) {
-    let doc: unknown;
+    let text: string;
     try {
-      // errors only: the parser's warnings (printed to stderr) quote the document, which may hold secrets
-      doc = parseYaml(readFileSync(path, 'utf8'), { logLevel: 'error' });
-    } catch (err) {
-      throw new StrataError(
-        'INVALID_INPUT',
-        `local tree ${path} is not valid YAML/JSON ${describeParseError(err)}`,
-        { source: path },
-      );
+      text = readFileSync(path, 'utf8');
+    } catch {
+      throw new StrataError('INVALID_INPUT', `local tree ${path} is not readable`, { source: path });
     }
-    return parseLocalTree(doc, path);
+    return parseLocalTree(parseYamlText(text, `local tree ${path}`), path);
   }
   const tree: LocalTree = { parameters: new Map(), secrets: new Map() };
   const params = join(path, 'parameters');
@@ -220,10 +448,14 @@ export class LocalBackend implements Backend {
   readonly secrets: SecretBackend;
   readonly kms: KmsBackend;
   private tree: LocalTree;
+  /** The file or directory the tree was read from; writes go there. */
+  private path: string | undefined;
 
   constructor(source: string | LocalTree, opts: { stats?: Stats; region?: string } = {}) {
     this.stats = opts.stats ?? new Stats();
     this.tree = typeof source === 'string' ? readLocalTree(source) : source;
+    this.path = typeof source === 'string' ? source : undefined;
+    const path = () => this.path;
     const region = opts.region ?? 'local';
     const tree = () => this.tree;
     const stats = this.stats;
@@ -268,7 +500,30 @@ export class LocalBackend implements Backend {
           if (!o.recursive && rest.includes('/')) continue;
           out.push({ name, value: p.value, type: p.type, version: p.version });
         }
-        return out.sort((a, b) => a.name.localeCompare(b.name));
+        return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      },
+      async putParameter(input: PutParameterInput): Promise<PutParameterResult> {
+        stats.call('local:PutParameter');
+        const name = writableName(input.name);
+        if (!['String', 'StringList', 'SecureString'].includes(input.type))
+          throw new StrataError('VALIDATION', `${name}: type must be String, StringList or SecureString`, {
+            source: name,
+          });
+        const existing = tree().parameters.get(name);
+        if (existing && input.overwrite === false)
+          throw new StrataError('VALIDATION', `parameter ${name} already exists (overwrite is off)`, {
+            source: name,
+          });
+        const next: LocalParameter = {
+          value: input.value,
+          type: input.type,
+          version: (existing?.version ?? 0) + 1,
+          labels: existing?.labels ?? [],
+        };
+        const file = path();
+        if (file !== undefined) writeLocalParameter(file, name, next);
+        tree().parameters.set(name, next);
+        return { name, version: next.version, ...(input.tier ? { tier: input.tier } : {}) };
       },
     };
     this.secrets = {
@@ -344,5 +599,6 @@ export class LocalBackend implements Backend {
   /** Re-reads the source (a file or directory) — e.g. after it changed on disk. */
   reload(source: string | LocalTree): void {
     this.tree = typeof source === 'string' ? readLocalTree(source) : source;
+    this.path = typeof source === 'string' ? source : undefined;
   }
 }

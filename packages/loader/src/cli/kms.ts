@@ -10,7 +10,6 @@ import {
   fsyncSync,
   lstatSync,
   openSync,
-  readFileSync,
   renameSync,
   unlinkSync,
   writeFileSync,
@@ -20,6 +19,7 @@ import { basename, dirname, join } from 'node:path';
 import { type EncryptMode, type KmsCrypto, kmsReference, parseTemplate, StrataError } from '@strata/core';
 import type { Command } from 'commander';
 import { sealText, unsealText } from '../seal.js';
+import { readInputBytes, readInputText } from './input.js';
 
 export interface KmsCliContext {
   /** A KmsCrypto over the CLI's backend, and how to release that backend. */
@@ -43,21 +43,9 @@ export function parseContext(list: string[] | undefined): Record<string, string>
   return ctx;
 }
 
-/** Reads --file, else stdin (which must not be a terminal). */
+/** Reads --file (`-`: stdin), else stdin (which must not be a terminal). */
 async function readInput(file: string | undefined): Promise<Buffer> {
-  if (file) {
-    try {
-      return readFileSync(file);
-    } catch {
-      throw new StrataError('INVALID_INPUT', `file ${file} not found or not readable`, { source: file });
-    }
-  }
-  if (process.stdin.isTTY) {
-    throw new StrataError('INVALID_INPUT', 'give --file FILE or pipe the input on stdin');
-  }
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
+  return readInputBytes(file ?? '-', '--file');
 }
 
 /** A base64 ciphertext or a whole `<<resolve:kms:…>>` reference (whose context is used). */
@@ -257,7 +245,7 @@ export function registerKmsCommands(program: Command, c: KmsCliContext): void {
           out?: string;
         },
       ) => {
-        const text = readText(file);
+        const text = await readInputText(file, 'file');
         const context = parseContext(o.context);
         let pattern: RegExp | false | undefined;
         if (o.pattern === false) pattern = false;
@@ -304,7 +292,7 @@ export function registerKmsCommands(program: Command, c: KmsCliContext): void {
       const session = c.session();
       const crypto = session.crypto;
       try {
-        const res = await unsealText(readText(file), crypto, file);
+        const res = await unsealText(await readInputText(file, 'file'), crypto, file);
         if (o.out) writePrivateFile(o.out, res.text);
         else process.stdout.write(res.text);
         if (c.json()) c.err(JSON.stringify({ unsealed: res.paths }));
@@ -369,13 +357,5 @@ export function writePrivateFile(path: string, text: string): void {
         source: path,
       },
     );
-  }
-}
-
-function readText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    throw new StrataError('INVALID_INPUT', `file ${file} not found or not readable`, { source: file });
   }
 }

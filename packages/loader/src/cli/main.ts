@@ -1,11 +1,14 @@
 /**
  * The `strata` CLI. Human output by default, `--json` for programs. Exit codes: see exit-codes.ts
  * and the loader README. Honours AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL(_SSM|…) like the AWS CLI.
+ *
+ * Every AWS call is bounded: a per-attempt timeout, the retry budget, and `--timeout` (default
+ * 30 s) for all of a command's AWS work together; after ~2 s of waiting, stderr says what for.
  */
 import { readFileSync } from 'node:fs';
-import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import {
   buildLevels,
+  type CallProgress,
   createKmsCrypto,
   createResolver,
   formatReference,
@@ -13,20 +16,22 @@ import {
   isStrataError,
   kmsReference,
   type LoadHierarchyOptions,
+  type ParameterType,
   parseLocalTree,
   parseTemplate,
+  parseYamlText,
   type Reference,
   type Resolver,
   type ResolverOptions,
   StrataError,
 } from '@strata/core';
 import { Command, CommanderError } from 'commander';
-import { parse as parseYaml } from 'yaml';
 import { collectEnv, resolveEnv } from '../env.js';
 import { buildIamPolicy } from '../iam.js';
 import { MASK, maskedCopy } from '../mask.js';
 import { runChild } from './exec.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
+import { readInputText, resetStdin } from './input.js';
 import { registerKmsCommands } from './kms.js';
 
 interface GlobalOpts {
@@ -35,17 +40,120 @@ interface GlobalOpts {
   profile?: string;
   local?: string;
   json?: boolean;
+  timeout: string;
 }
+
+/** `--timeout`'s default, seconds: all of one command's AWS work (retries included) ends by then. */
+export const DEFAULT_TIMEOUT_S = 30;
+/** Progress lines start once a call has been waiting this long. */
+const QUIET_MS = 2000;
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
 const err = (s: string) => process.stderr.write(`${s}\n`);
 
-function resolverFrom(g: GlobalOpts): Resolver {
-  if (g.profile) process.env.AWS_PROFILE = g.profile;
-  const opts: ResolverOptions = g.local
-    ? { local: g.local }
-    : { aws: { ...(g.region ? { region: g.region } : {}), ...(g.endpoint ? { endpoint: g.endpoint } : {}) } };
-  return createResolver(opts);
+const SERVICE_NAMES: Record<string, string> = { ssm: 'SSM', secretsmanager: 'Secrets Manager', kms: 'KMS' };
+const REASONS: Record<string, string> = {
+  THROTTLED: 'throttled',
+  UNAVAILABLE: 'unavailable (no answer, a reset or a 5xx)',
+};
+
+/**
+ * One run of the CLI: the overall deadline (`--timeout`) and the progress lines. The deadline is an
+ * AbortSignal every AWS call listens to; `exec` stops it once the environment is resolved (the
+ * child runs as long as it likes).
+ */
+class Run {
+  readonly ctl = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+  private lastLine = 0;
+  readonly timeoutMs: number;
+  private readonly resolvers: Resolver[] = [];
+
+  constructor(private readonly g: () => GlobalOpts) {
+    this.timeoutMs = DEFAULT_TIMEOUT_S * 1000;
+  }
+
+  start(): void {
+    const raw = this.g().timeout;
+    const s = Number(raw);
+    // setTimeout takes at most 2^31-1 ms (~24 days); more would fire at once
+    if (!Number.isFinite(s) || s <= 0 || s * 1000 > 2 ** 31 - 1)
+      throw new StrataError(
+        'INVALID_INPUT',
+        `--timeout ${raw}: expected a number of seconds, above 0 and below 2,000,000`,
+      );
+    (this as { timeoutMs: number }).timeoutMs = Math.round(s * 1000);
+    this.timer = setTimeout(
+      () =>
+        this.ctl.abort(
+          new StrataError('UNAVAILABLE', `gave up after ${s} s (--timeout ${s}): AWS did not answer in time`),
+        ),
+      this.timeoutMs,
+    );
+    this.timer.unref();
+  }
+
+  /** The command's AWS work is done (exec: before the child starts). */
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Rejects with the deadline's error a moment after it passes, whatever is still stuck. */
+  backstop(): Promise<never> {
+    return new Promise((_, reject) => {
+      const fire = () => {
+        const t = setTimeout(() => reject(this.ctl.signal.reason), 1000);
+        t.unref();
+      };
+      if (this.ctl.signal.aborted) fire();
+      else this.ctl.signal.addEventListener('abort', fire, { once: true });
+    });
+  }
+
+  progress = (e: CallProgress): void => {
+    // quiet while a call is young: a retry is told when its wait ends past QUIET_MS
+    if (e.elapsedMs + (e.delayMs ?? 0) < QUIET_MS) return;
+    const now = Date.now();
+    if (now - this.lastLine < 1000) return; // at most a line a second
+    this.lastLine = now;
+    const svc = SERVICE_NAMES[e.service] ?? e.service;
+    const secs = `${(e.elapsedMs / 1000).toFixed(1)} s`;
+    if (this.g().json) {
+      err(JSON.stringify({ progress: { ...e } }));
+      return;
+    }
+    if (e.kind === 'slow') err(`strata: waiting for ${svc} (${e.operation} ${e.source}; ${secs} so far)`);
+    else
+      err(
+        `strata: ${svc} ${REASONS[e.code ?? ''] ?? (e.code ?? 'error').toLowerCase()}, retry ${e.retry} of ${e.retries} in ${((e.delayMs ?? 0) / 1000).toFixed(1)} s (${e.operation} ${e.source}; ${secs} so far)`,
+      );
+  };
+
+  resolver(): Resolver {
+    const g = this.g();
+    if (g.profile) process.env.AWS_PROFILE = g.profile;
+    const opts: ResolverOptions = g.local
+      ? { local: g.local }
+      : {
+          aws: {
+            ...(g.region ? { region: g.region } : {}),
+            ...(g.endpoint ? { endpoint: g.endpoint } : {}),
+            deadlineMs: this.timeoutMs,
+            signal: this.ctl.signal,
+            onProgress: this.progress,
+          },
+        };
+    const r = createResolver(opts);
+    this.resolvers.push(r);
+    return r;
+  }
+
+  /** Releases SDK clients (and their sockets, a hung one included). */
+  close(): void {
+    this.stop();
+    for (const r of this.resolvers.splice(0)) r.close();
+  }
 }
 
 function parseVars(list: string[] = []): Record<string, string> {
@@ -101,18 +209,41 @@ function allowFrom(o: { allowRef?: string[]; allowSecret?: string[] }): LoadHier
   };
 }
 
-export function buildProgram(): Command {
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version?: string;
+    };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function buildProgram(run?: Run): Command {
   const program = new Command('strata')
     .description('Configuration and secrets from AWS SSM Parameter Store, Secrets Manager and KMS')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .option('--region <region>', 'AWS region (default: AWS_REGION / profile)')
     .option('--endpoint <url>', 'AWS endpoint override (default: AWS_ENDPOINT_URL)')
     .option('--profile <name>', 'AWS profile')
-    .option('--local <file>', 'read from a local tree (YAML file or directory) instead of AWS')
+    .option(
+      '--local <file>',
+      'read from (and write to) a local tree (YAML/JSON file or directory) instead of AWS',
+    )
+    .option(
+      '--timeout <seconds>',
+      'give up on AWS after this long, retries included (exit 4)',
+      String(DEFAULT_TIMEOUT_S),
+    )
     .option('--json', 'machine-readable JSON output')
     .enablePositionalOptions()
     .showHelpAfterError()
     .exitOverride();
   const g = () => program.opts<GlobalOpts>();
+  const session = run ?? new Run(g);
+  program.hook('preAction', () => session.start());
+  const resolverFrom = (_g: GlobalOpts) => session.resolver();
 
   program
     .command('get')
@@ -137,25 +268,21 @@ export function buildProgram(): Command {
 
   program
     .command('resolve')
-    .description('resolve every <<resolve:…>> reference in a string or a file and print the result')
+    .description(
+      'resolve every <<resolve:…>> reference in a string or a file (`-` or --file -: stdin) and print the result',
+    )
     .argument('[string]')
-    .option('--file <file>', 'read the text from a file')
+    .option('--file <file>', 'read the text from a file (- for stdin)')
     .action(async (input: string | undefined, o: { file?: string }) => {
       if (input === undefined && !o.file)
-        throw new StrataError('INVALID_INPUT', 'give a STRING or --file FILE');
-      let text = input ?? '';
-      if (o.file) {
-        try {
-          text = readFileSync(o.file, 'utf8');
-        } catch {
-          throw new StrataError('INVALID_INPUT', `file ${o.file} not found or not readable`, {
-            source: o.file,
-          });
-        }
-      }
+        throw new StrataError('INVALID_INPUT', 'give a STRING, - (stdin) or --file FILE');
+      if (input !== undefined && o.file)
+        throw new StrataError('INVALID_INPUT', 'give a STRING or --file FILE, not both');
+      const file = o.file ?? (input === '-' ? '-' : undefined);
+      const text = file ? await readInputText(file, '--file') : (input ?? '');
       const res = await resolverFrom(g()).resolveTemplate(text);
       if (g().json) out(JSON.stringify({ value: res.value, secret: res.secret, sources: res.sources }));
-      else process.stdout.write(o.file ? res.value : `${res.value}\n`);
+      else process.stdout.write(file ? res.value : `${res.value}\n`);
     });
 
   allowOptions(
@@ -181,7 +308,8 @@ export function buildProgram(): Command {
       const shown = o.reveal ? tree : maskedCopy(tree, secrets);
       if (g().json) out(JSON.stringify(shown, null, 2));
       else {
-        for (const e of [...h.entries.values()].sort((a, b) => a.key.localeCompare(b.key))) {
+        // entries come sorted by key (mergeLevels); localeCompare would cost seconds at 100k keys
+        for (const e of h.entries.values()) {
           out(
             `${e.key} = ${e.secret && !o.reveal ? MASK : e.value}    (${e.origin.parameter} v${e.origin.version})`,
           );
@@ -240,19 +368,29 @@ export function buildProgram(): Command {
   program
     .command('exec')
     .description('run a command with the resolved environment (references, buildspec env block, env file)')
-    .option('--buildspec <file>', 'CodeBuild buildspec.yml (or Strata file) whose env block to add')
-    .option('--env-file <file>', 'dotenv-style file to add (values may contain references)')
+    .option(
+      '--buildspec <file>',
+      'CodeBuild buildspec.yml (or Strata file) whose env block to add (- for stdin)',
+    )
+    .option(
+      '--env-file <file>',
+      'dotenv file to add (node --env-file syntax; values may contain references; - for stdin)',
+    )
     .argument('<command>')
     .argument('[args...]')
     .passThroughOptions()
     .action(async (cmd: string, args: string[], o: { buildspec?: string; envFile?: string }) => {
+      const stdin = new Map<string, string>();
+      if (o.envFile === '-') stdin.set('env file', await readInputText('-', '--env-file'));
+      if (o.buildspec === '-') stdin.set('buildspec', await readInputText('-', '--buildspec'));
       const env = collectEnv({
         ...(o.buildspec ? { buildspec: o.buildspec } : {}),
         ...(o.envFile ? { envFile: o.envFile } : {}),
+        read: (path, what) => (path === '-' ? stdin.get(what) : undefined),
       });
       const r = resolverFrom(g());
       const { env: resolved, resolved: names } = await resolveEnv(env, r);
-      r.close();
+      session.close(); // the deadline covers resolving; the child runs as long as it likes
       if (names.length > 0)
         err(`strata: resolved ${names.length} variable${names.length === 1 ? '' : 's'}: ${names.join(', ')}`);
       process.exitCode = await runChild(cmd, args, resolved);
@@ -262,27 +400,33 @@ export function buildProgram(): Command {
     program
       .command(name)
       .description(desc)
-      .requiredOption('--from <file>', 'YAML/JSON tree: nested keys, {value, type: SecureString} for secrets')
+      .requiredOption(
+        '--from <file>',
+        'YAML/JSON tree (- for stdin): nested keys, {value, type: SecureString} for secrets',
+      )
       .requiredOption('--path <prefix>', 'parameter path prefix, e.g. /acme/shop/dev')
       .option(
         '--key-id <kms-key>',
         'KMS key for SecureStrings (default: aws/ssm); with it, SecureStrings over 4 KB are envelope-encrypted',
       );
-  putLike('put', 'write a tree of parameters (SecureString for secrets, Advanced tier only above 4 KB)')
+  putLike(
+    'put',
+    'write a tree of parameters (SecureString for secrets, Advanced tier only above 4 KB); with --local, to the local tree',
+  )
     .option('--dry-run', 'show the diff, write nothing')
     .action(async (o: { from: string; path: string; dryRun?: boolean; keyId?: string }) => {
-      await putTree(g(), o, o.dryRun === true);
+      await putTree(g(), session.resolver(), o, o.dryRun === true);
     });
   putLike('diff', 'show what `put` would change (secret values never printed)').action(
     async (o: { from: string; path: string; keyId?: string }) => {
-      await putTree(g(), o, true);
+      await putTree(g(), session.resolver(), o, true);
     },
   );
 
   registerKmsCommands(program, {
     session: () => {
       const r = resolverFrom(g());
-      return { crypto: createKmsCrypto({ backend: r.backend }), close: () => r.close() };
+      return { crypto: createKmsCrypto({ backend: r.backend }), close: () => session.close() };
     },
     json: () => g().json === true,
     out,
@@ -294,8 +438,8 @@ export function buildProgram(): Command {
       .command('iam-policy')
       .description('print the least-privilege IAM policy for what a config reads')
       .option('--ref <reference>', 'a <<resolve:…>> reference the config also reads (repeatable)', collect)
-      .option('--file <file>', 'a file whose references are read (e.g. a config template)')
-      .option('--buildspec <file>', 'a buildspec whose env block is read')
+      .option('--file <file>', 'a file whose references are read (e.g. a config template; - for stdin)')
+      .option('--buildspec <file>', 'a buildspec whose env block is read (- for stdin)')
       .option('--account <id>', 'AWS account id', '123456789012')
       .option('--kms-key <arn>', 'KMS key ARN protecting the values (repeatable)', collect)
       .option(
@@ -328,8 +472,15 @@ export function buildProgram(): Command {
       replicaRegion?: string[];
     }) => {
       const texts = [...(o.ref ?? [])];
-      if (o.file) texts.push(readFileSync(o.file, 'utf8'));
-      if (o.buildspec) texts.push(...Object.values(collectEnv({ base: {}, buildspec: o.buildspec })));
+      if (o.file) texts.push(await readInputText(o.file, '--file'));
+      if (o.buildspec) {
+        const text = o.buildspec === '-' ? await readInputText('-', '--buildspec') : undefined;
+        texts.push(
+          ...Object.values(
+            collectEnv({ base: {}, buildspec: o.buildspec, read: (p) => (p === '-' ? text : undefined) }),
+          ),
+        );
+      }
       const references: Reference[] = texts.flatMap((t) =>
         parseTemplate(t).flatMap((p) => (p.kind === 'ref' ? [p.ref] : [])),
       );
@@ -357,23 +508,19 @@ const ADVANCED_MAX = 8192;
 
 async function putTree(
   g: GlobalOpts,
+  r: Resolver,
   o: { from: string; path: string; keyId?: string },
   dryRun: boolean,
 ): Promise<void> {
-  let doc: unknown;
-  try {
-    doc = parseYaml(readFileSync(o.from, 'utf8'), { logLevel: 'error' });
-  } catch (e) {
+  const doc = parseYamlText(await readInputText(o.from, '--from'), `--from ${o.from}`);
+  const tree = parseLocalTree({ parameters: { [o.path]: doc } }, o.from);
+  const ssm = r.backend.ssm;
+  if (!dryRun && !ssm.putParameter) {
     throw new StrataError(
       'INVALID_INPUT',
-      `--from ${o.from}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : 'not valid YAML/JSON'}`,
-      {
-        source: o.from,
-      },
+      `the ${r.backend.kind} backend cannot write parameters; nothing written`,
     );
   }
-  const tree = parseLocalTree({ parameters: { [o.path]: doc } }, o.from);
-  const r = resolverFrom(g);
   // SecureStrings over the Standard tier's 4 KB, with --key-id: envelope-encrypted (gzip first when
   // smaller) and stored as a String holding <<resolve:kms:…>>, when that avoids the Advanced tier
   // or is the only way to fit 8 KB. See the loader README.
@@ -453,34 +600,38 @@ async function putTree(
     );
     return;
   }
-  const client = new SSMClient({
-    ...(g.region ? { region: g.region } : {}),
-    ...(g.endpoint ? { endpoint: g.endpoint } : {}),
-  });
   const todo = plan.filter((p) => p.action !== 'unchanged');
+  const where = r.backend.kind === 'local' ? `the local tree ${g.local}` : 'SSM Parameter Store';
+  const bar = new PutProgress(todo.length, process.stderr.isTTY === true && !g.json);
+  if (todo.length > 0) err(`strata: writing ${todo.length} parameter(s) to ${where}`);
   let done = 0;
-  const progress = () => {
-    const width = 30;
-    const filled = todo.length === 0 ? width : Math.round((done / todo.length) * width);
-    process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${todo.length}`);
-  };
-  progress();
-  for (const p of todo) {
-    await client.send(
-      new PutParameterCommand({
-        Name: p.name,
-        Value: p.stored,
-        Type: p.type,
-        Tier: p.tier as 'Standard' | 'Advanced',
-        Overwrite: true,
-        ...(p.type === 'SecureString' && o.keyId ? { KeyId: o.keyId } : {}),
-      }),
+  try {
+    for (const p of todo) {
+      await ssm.putParameter!({
+        name: p.name,
+        value: p.stored,
+        type: p.type as ParameterType,
+        tier: p.tier as 'Standard' | 'Advanced',
+        overwrite: true,
+        ...(p.type === 'SecureString' && o.keyId ? { keyId: o.keyId } : {}),
+      });
+      done++;
+      bar.update(done, p.name);
+    }
+  } catch (e) {
+    bar.end();
+    const se = isStrataError(e) ? e : new StrataError('AWS_ERROR', String(e), { cause: e });
+    const rest = todo.length - done;
+    throw Object.assign(
+      new StrataError(
+        se.code,
+        `${se.message}\nwrote ${done} of ${todo.length} parameter(s); ${rest} not written${done > 0 ? ' (put again to finish: unchanged parameters are skipped)' : ''}`,
+        { ...(se.source ? { source: se.source } : {}), cause: se, issues: se.issues },
+      ),
+      { exitCode: (se as { exitCode?: number }).exitCode },
     );
-    done++;
-    progress();
   }
-  process.stderr.write('\n');
-  client.destroy();
+  bar.end();
   const summary = {
     written: todo.length,
     unchanged: plan.length - todo.length,
@@ -492,6 +643,41 @@ async function putTree(
     out(
       `wrote ${summary.written} parameter(s) under ${o.path} (${summary.unchanged} unchanged, ${summary.advanced} Advanced tier${summary.envelope ? `, ${summary.envelope} envelope-encrypted` : ''})`,
     );
+}
+
+/**
+ * put's progress on stderr: a bar redrawn with `\r` on a terminal; on anything else (a CI log, a
+ * file) plain lines, at most one every 2 s plus the last. Every line ends with a newline, on
+ * success and on failure.
+ */
+class PutProgress {
+  private lastLine = 0;
+  private drawn = false;
+  constructor(
+    private readonly total: number,
+    private readonly tty: boolean,
+  ) {}
+
+  update(done: number, name: string): void {
+    if (this.total === 0) return;
+    if (this.tty) {
+      const width = 30;
+      const filled = Math.round((done / this.total) * width);
+      process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${this.total}`);
+      this.drawn = true;
+      return;
+    }
+    const now = Date.now();
+    if (done < this.total && now - this.lastLine < 2000) return;
+    this.lastLine = now;
+    err(`strata: put ${done}/${this.total} (${name})`);
+  }
+
+  /** Ends the bar's line (a terminal), so what follows starts on its own line. */
+  end(): void {
+    if (this.drawn) process.stderr.write('\n');
+    this.drawn = false;
+  }
 }
 
 /**
@@ -524,9 +710,12 @@ async function envelopeLargeSecrets(
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  resetStdin();
+  let program: Command | undefined;
+  const run = new Run(() => program!.opts<GlobalOpts>());
+  program = buildProgram(run);
   try {
-    await program.parseAsync(argv);
+    await Promise.race([program.parseAsync(argv), run.backstop()]);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
@@ -539,5 +728,7 @@ export async function main(argv: string[]): Promise<number> {
     // not ours: cut short (it could say anything)
     err(`strata: unexpected error: ${(e instanceof Error ? e.message : String(e)).slice(0, 200)}`);
     return EXIT.FAILED;
+  } finally {
+    run.close();
   }
 }

@@ -15,6 +15,7 @@ export {
   sourcesOf,
 } from './policy.js';
 export { type QueueResult, WorkQueue } from './queue.js';
+export { RefreshScheduler, type RefreshSchedulerOptions } from './refresh.js';
 export { DependencyIndex, resolveSources } from './sources.js';
 export { SqsConsumer } from './sqs.js';
 export { nextStatus, parseDuration, readyCondition } from './status.js';

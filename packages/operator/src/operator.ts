@@ -13,7 +13,6 @@ import { kubeClient } from './kube.js';
 import { LeaderElector } from './leader.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { SqsConsumer } from './sqs.js';
-import { jittered } from './status.js';
 
 export interface OperatorOptions {
   kubeConfig: KubeConfig;
@@ -22,7 +21,9 @@ export interface OperatorOptions {
   logger?: Logger;
   namespaces?: string[];
   concurrency?: number;
+  /** Refresh interval of a SecretSync whose spec gives none. Default 1h. */
   defaultRefreshMs?: number;
+  /** ± jitter on each periodic refresh, as a fraction. Default 0.1. */
   jitter?: number;
   sqs?: {
     queueUrl: string;
@@ -52,7 +53,6 @@ export class Operator {
   readonly logger: Logger;
   private readonly leader: LeaderElector | undefined;
   private readonly sqs: SqsConsumer | undefined;
-  private refreshTimer: NodeJS.Timeout | undefined;
   private servers: Server[] = [];
   private leading = false;
   private stopping = false;
@@ -85,6 +85,11 @@ export class Operator {
       ...(o.concurrency ? { concurrency: o.concurrency } : {}),
       ...(o.defaultRefreshMs ? { defaultRefreshMs: o.defaultRefreshMs } : {}),
       ...(o.jitter !== undefined ? { jitter: o.jitter } : {}),
+      onRefreshError: (err) =>
+        this.logger.warn(
+          { error: (err as Error).message },
+          'periodic refresh failed; retrying at its next turn',
+        ),
     });
     if (o.sqs) {
       const client =
@@ -122,6 +127,7 @@ export class Operator {
     return this.leading;
   }
 
+  /** The leader consumes events, reconciles, and runs the periodic (batched) refresh. */
   private startLeading(): void {
     if (this.stopping || this.leading) return;
     this.leading = true;
@@ -134,27 +140,10 @@ export class Operator {
       );
   }
 
-  /** Every default refresh interval (± jitter) all sources are re-read in one batch: the fallback when events are missed. */
-  private scheduleFullRefresh(): void {
-    this.refreshTimer = setTimeout(
-      () => {
-        if (!this.leading) return;
-        this.controller
-          .refreshAll()
-          .catch((err: unknown) => this.logger.warn({ error: (err as Error).message }, 'full refresh failed'))
-          .finally(() => {
-            if (this.leading) this.scheduleFullRefresh();
-          });
-      },
-      jittered(this.o.defaultRefreshMs ?? 3_600_000, this.o.jitter ?? 0.1),
-    );
-    this.refreshTimer.unref();
-  }
-
+  /** Stops consuming events, the periodic refresh and the workers (in-flight reconciles finish). */
   private async stopLeading(): Promise<void> {
     if (!this.leading) return;
     this.leading = false;
-    if (this.refreshTimer) clearTimeout(this.refreshTimer);
     this.metrics.leader.set(0);
     await this.sqs?.stop();
     await this.controller.stopWorkers();

@@ -126,6 +126,8 @@ export class Controller {
   private policies!: Informer<SourcePolicy & KubernetesObject>;
   private secretInformers: Array<Informer<SecretLike>> = [];
   private namespaceInformer: Informer<NamespaceLike> | undefined;
+  /** Labels per namespace as last seen (JSON), to requeue a namespace's SecretSyncs when they change. */
+  private namespaceLabelsSeen = new Map<string, string>();
   /** Sources each SecretSync read that its spec does not name (see `unnamedSources`). */
   private unnamed = new Map<string, SourceRef[]>();
   readonly refresher: RefreshScheduler;
@@ -215,6 +217,25 @@ export class Controller {
       'sourcepolicies',
       `/apis/${API_VERSION}/sourcepolicies`,
     );
+    // SourcePolicy selectors match Namespace labels: a namespace whose labels change gets its
+    // SecretSyncs reconciled again (a denied one may now be allowed, or the reverse)
+    this.namespaceInformer = this.informer<NamespaceLike>('namespaces', '/api/v1/namespaces');
+    const onNamespace = (n: NamespaceLike) => {
+      const name = n.metadata?.name;
+      if (!name) return;
+      const labels = JSON.stringify(n.metadata?.labels ?? {});
+      const before = this.namespaceLabelsSeen.get(name);
+      this.namespaceLabelsSeen.set(name, labels);
+      this.nsLabels.delete(name);
+      if (before === undefined || before === labels) return;
+      for (const s of this.syncs.list())
+        if (s.metadata.namespace === name) this.queue.add(keyOf(name, s.metadata.name));
+    };
+    this.namespaceInformer.on('add', onNamespace);
+    this.namespaceInformer.on('update', onNamespace);
+    this.namespaceInformer.on('delete', (n) => {
+      if (n.metadata?.name) this.namespaceLabelsSeen.delete(n.metadata.name);
+    });
     const onSync = (s: SecretSync) => {
       const key = keyOf(s.metadata.namespace!, s.metadata.name);
       const gen = s.metadata.generation ?? 0;
@@ -534,7 +555,7 @@ export class Controller {
     if (denied.length > 0) {
       await this.fail(s, 'AccessDenied', `no SourcePolicy grants namespace ${ns}: ${denied.join(', ')}`);
       this.o.metrics.reconciles.inc({ result: 'denied' });
-      return undefined; // a SourcePolicy change requeues everything
+      return undefined; // a SourcePolicy change, or new labels on the namespace, requeue it
     }
 
     // 2. resolve through the shared resolver

@@ -1,0 +1,178 @@
+/**
+ * The operator's life around the reconcile: namespaces that gain labels, leader election under
+ * clock skew, events sent while the leader restarts, recovery after an AWS outage, and a quiet
+ * shutdown. Real kube-apiserver (the chart's ServiceAccount), moto behind the fault proxy.
+ */
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { PutParameterCommand } from '@aws-sdk/client-ssm';
+import * as k8s from '@kubernetes/client-node';
+import * as aws from '@strata/test-env/aws';
+import { type FaultProxy, startFaultProxy } from '@strata/test-env/fault-proxy';
+import { eventually, uniqueNamespace } from '@strata/test-env/kube-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Operator, type OperatorOptions } from '../src/index.js';
+import {
+  admin,
+  capturedLogger,
+  decode,
+  ensureChart,
+  LEASE,
+  operatorKubeConfig,
+  RELEASE_NS,
+  secretSync,
+} from './helpers.js';
+
+const id = Math.random().toString(36).slice(2, 8);
+const P = `/lc-${id}`;
+const NS = uniqueNamespace('lifecycle');
+const LABELLED = uniqueNamespace('labelled');
+const LABEL = `strata-test/grant-${id}`;
+const { core, custom } = admin();
+let proxy: FaultProxy;
+let queueUrl: string;
+const running: Operator[] = [];
+
+async function put(name: string, value: string) {
+  await aws
+    .ssm()
+    .send(new PutParameterCommand({ Name: name, Value: value, Type: 'String', Overwrite: true }));
+}
+
+/** Changes a parameter and announces it as AWS does (EventBridge "Parameter Store Change" → SQS). */
+async function changeParameter(name: string, value: string) {
+  await put(name, value);
+  const out = await aws.events().send(
+    new PutEventsCommand({
+      Entries: [
+        {
+          Source: 'aws.ssm',
+          DetailType: 'Parameter Store Change',
+          Detail: JSON.stringify({ operation: 'Update', name, type: 'String' }),
+        },
+      ],
+    }),
+  );
+  expect(out.FailedEntryCount).toBe(0);
+}
+
+async function secretValue(ns: string, name: string, key: string): Promise<string | undefined> {
+  const s = await core.readNamespacedSecret({ namespace: ns, name }).catch(() => undefined);
+  return decode(s?.data)[key];
+}
+
+async function policy(name: string, spec: Record<string, unknown>) {
+  await custom.createClusterCustomObject({
+    group: 'strata.dev',
+    version: 'v1alpha1',
+    plural: 'sourcepolicies',
+    body: { apiVersion: 'strata.dev/v1alpha1', kind: 'SourcePolicy', metadata: { name }, spec },
+  });
+}
+
+async function createSync(ns: string, name: string, spec: Record<string, unknown>) {
+  await custom.createNamespacedCustomObject({
+    group: 'strata.dev',
+    version: 'v1alpha1',
+    namespace: ns,
+    plural: 'secretsyncs',
+    body: secretSync(ns, name, spec),
+  });
+}
+
+async function readyOf(ns: string, name: string) {
+  const o = (await custom.getNamespacedCustomObject({
+    group: 'strata.dev',
+    version: 'v1alpha1',
+    namespace: ns,
+    plural: 'secretsyncs',
+    name,
+  })) as { status?: { conditions?: Array<{ type: string; status: string; reason: string }> } };
+  return o.status?.conditions?.find((c) => c.type === 'Ready');
+}
+
+const awsOptions = (endpoint: string) => ({
+  endpoint,
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+});
+
+async function startOperator(
+  extra: Partial<OperatorOptions> & { identity?: string } = {},
+  captured = capturedLogger(),
+): Promise<{ op: Operator; logs: string[] }> {
+  const { identity, ...rest } = extra;
+  const op = new Operator({
+    kubeConfig: await operatorKubeConfig(),
+    logger: captured.logger,
+    resolver: { aws: { ...awsOptions(proxy.endpoint), retry: { retries: 2, baseMs: 10, capMs: 100 } } },
+    namespaces: [NS, LABELLED],
+    httpPort: 0,
+    ...(identity
+      ? {
+          leaderElection: {
+            namespace: RELEASE_NS,
+            name: LEASE,
+            identity,
+            leaseDurationMs: 3000,
+            renewDeadlineMs: 2000,
+            retryPeriodMs: 300,
+          },
+        }
+      : {}),
+    ...rest,
+  });
+  running.push(op);
+  await op.start();
+  return { op, logs: captured.lines };
+}
+
+beforeAll(async () => {
+  proxy = await startFaultProxy(aws.motoEndpoint());
+  queueUrl = await aws.rotationQueue();
+  await put(`${P}/restart`, 'r1');
+  await put(`${P}/outage`, 'o1');
+  await put(`${P}/labels`, 'l1');
+  await put(`${P}/noise`, 'n0');
+  await ensureChart();
+  await core.createNamespace({ body: { metadata: { name: NS } } });
+  await core.createNamespace({ body: { metadata: { name: LABELLED } } });
+  await policy(`lc-${id}`, { namespaces: { names: [NS] }, ssm: { paths: [P] } });
+  await policy(`lc-${id}-labels`, {
+    namespaces: { selector: { matchLabels: { [LABEL]: 'yes' } } },
+    ssm: { paths: [`${P}/labels`] },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  for (const op of running) await op.stop();
+  await proxy?.stop();
+  for (const name of [`lc-${id}`, `lc-${id}-labels`])
+    await custom
+      .deleteClusterCustomObject({ group: 'strata.dev', version: 'v1alpha1', plural: 'sourcepolicies', name })
+      .catch(() => {});
+  for (const name of [NS, LABELLED]) await core.deleteNamespace({ name }).catch(() => {});
+});
+
+describe('operator lifecycle', () => {
+  it('a denied SecretSync is synced once its Namespace gains the label a SourcePolicy selects', async () => {
+    const { op } = await startOperator();
+    await createSync(LABELLED, 'by-label', {
+      target: { name: 'by-label' },
+      sources: [{ refs: { v: `<<resolve:ssm:${P}/labels>>` } }],
+    });
+    await eventually(async () => (await readyOf(LABELLED, 'by-label'))?.reason === 'AccessDenied', {
+      what: 'AccessDenied first',
+    });
+    await core.patchNamespace(
+      { name: LABELLED, body: { metadata: { labels: { [LABEL]: 'yes' } } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    // nothing else changes: no SourcePolicy edit, no event, no spec change
+    await eventually(async () => (await secretValue(LABELLED, 'by-label', 'v')) === 'l1', {
+      what: 'Secret written after the label was added',
+      timeoutMs: 15_000,
+    });
+    expect((await readyOf(LABELLED, 'by-label'))?.status).toBe('True');
+    await op.stop();
+  }, 60_000);
+});

@@ -8,9 +8,9 @@ import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import * as k8s from '@kubernetes/client-node';
 import * as aws from '@strata/test-env/aws';
 import { type FaultProxy, startFaultProxy } from '@strata/test-env/fault-proxy';
-import { eventually, uniqueNamespace } from '@strata/test-env/kube-client';
+import { adminKubeConfig, eventually, uniqueNamespace } from '@strata/test-env/kube-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Operator, type OperatorOptions } from '../src/index.js';
+import { kubeClient, LeaderElector, Operator, type OperatorOptions } from '../src/index.js';
 import {
   admin,
   capturedLogger,
@@ -174,5 +174,43 @@ describe('operator lifecycle', () => {
     });
     expect((await readyOf(LABELLED, 'by-label'))?.status).toBe('True');
     await op.stop();
+  }, 60_000);
+
+  it('leader election under clock skew: a standby whose clock runs ahead never takes a live Lease', async () => {
+    const client = kubeClient(adminKubeConfig());
+    const lease = `skew-${id}`;
+    const started: string[] = [];
+    const elector = (identity: string, skewMs: number) =>
+      new LeaderElector({
+        client,
+        namespace: 'default',
+        name: lease,
+        identity,
+        leaseDurationMs: 2000,
+        renewDeadlineMs: 1500,
+        retryPeriodMs: 200,
+        now: () => Date.now() + skewMs,
+        onStartedLeading: () => started.push(identity),
+        onStoppedLeading: () => {},
+      });
+    const holder = elector('holder', 0);
+    const ahead = elector('ahead', 120_000); // two minutes ahead: renewTime always looks expired
+    try {
+      holder.start();
+      await eventually(async () => holder.isLeader, { what: 'holder leads' });
+      ahead.start();
+      await new Promise((r) => setTimeout(r, 4000)); // two lease durations
+      expect(started).toEqual(['holder']);
+      expect(holder.isLeader).toBe(true);
+      expect(ahead.isLeader).toBe(false);
+      // the holder dies without releasing: the standby takes over once the record stops changing
+      holder.stop();
+      await eventually(async () => ahead.isLeader, { what: 'standby takes over', timeoutMs: 10_000 });
+      expect(started).toEqual(['holder', 'ahead']);
+    } finally {
+      holder.stop();
+      await ahead.release();
+      client.close();
+    }
   }, 60_000);
 });

@@ -2,6 +2,10 @@
  * The SQS consumer for rotation events: long polling; a message is deleted only after it was
  * handled; malformed messages are logged (never their body), counted and dropped without
  * crashing; errors from SQS itself back off and the loop keeps going.
+ *
+ * After a failed receive the consumer probes with short polls (no wait), 250 ms apart doubling to
+ * at most 2 s, and goes back to long polls at the first success: it picks events up again within
+ * about 2 s of SQS (or the network) coming back.
  */
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from 'pino';
@@ -15,6 +19,13 @@ export interface SqsConsumerOptions {
   handle: (change: SourceChange, receivedAt: number) => void | Promise<void>;
   logger: Logger;
   metrics: Metrics;
+  /** Delay between receives after a failure: from `baseMs` doubling to `maxMs`. Default 250 ms → 2 s. */
+  backoff?: { baseMs?: number; maxMs?: number };
+  /**
+   * How long a receive may take beyond its wait before it is given up (a black-holed
+   * connection). Default 5 s.
+   */
+  receiveGraceMs?: number;
 }
 
 export class SqsConsumer {
@@ -37,25 +48,39 @@ export class SqsConsumer {
   }
 
   private async run(signal: AbortSignal): Promise<void> {
-    let backoff = 500;
+    const base = this.o.backoff?.baseMs ?? 250;
+    const max = this.o.backoff?.maxMs ?? 2000;
+    const wait = this.o.waitTimeSeconds ?? 20;
+    let backoff = base;
+    let probing = false;
     while (!signal.aborted) {
       let messages: Array<{ Body?: string; ReceiptHandle?: string; MessageId?: string }> = [];
+      const waitSeconds = probing ? 0 : wait;
       try {
         const out = await this.o.client.send(
           new ReceiveMessageCommand({
             QueueUrl: this.o.queueUrl,
             MaxNumberOfMessages: 10,
-            WaitTimeSeconds: this.o.waitTimeSeconds ?? 20,
+            WaitTimeSeconds: waitSeconds,
           }),
-          { abortSignal: signal },
+          {
+            abortSignal: AbortSignal.any([
+              signal,
+              // a receive that outlives its wait is given up (a black-holed connection)
+              AbortSignal.timeout(waitSeconds * 1000 + (this.o.receiveGraceMs ?? 5000)),
+            ]),
+          },
         );
         messages = out.Messages ?? [];
-        backoff = 500;
+        if (probing) this.o.logger.info('sqs receive recovered');
+        probing = false;
+        backoff = base;
       } catch (err) {
         if (signal.aborted) break;
         this.o.logger.warn({ error: (err as Error).name, retryInMs: backoff }, 'sqs receive failed');
+        probing = true;
         await new Promise((r) => setTimeout(r, backoff).unref());
-        backoff = Math.min(backoff * 2, 30_000);
+        backoff = Math.min(backoff * 2, max);
         continue;
       }
       const done: Array<{ Id: string; ReceiptHandle: string }> = [];

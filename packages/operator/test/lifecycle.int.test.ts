@@ -4,6 +4,7 @@
  * shutdown. Real kube-apiserver (the chart's ServiceAccount), moto behind the fault proxy.
  */
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import * as k8s from '@kubernetes/client-node';
 import * as aws from '@strata/test-env/aws';
@@ -213,4 +214,28 @@ describe('operator lifecycle', () => {
       client.close();
     }
   }, 60_000);
+
+  it('after an AWS outage the first event reaches its Secret within a few seconds', async () => {
+    await createSync(NS, 'outage', {
+      target: { name: 'outage' },
+      sources: [{ refs: { v: `<<resolve:ssm:${P}/outage>>` } }],
+    });
+    // SQS and SSM both through the fault proxy
+    const client = new SQSClient(awsOptions(proxy.endpoint));
+    const { op } = await startOperator({ sqs: { queueUrl, client, waitTimeSeconds: 2 } });
+    await eventually(async () => (await secretValue(NS, 'outage', 'v')) === 'o1', { what: 'first sync' });
+    proxy.configure({ rules: [{ fault: 'error5xx', status: 503 }] });
+    await new Promise((r) => setTimeout(r, 20_000));
+    proxy.configure({});
+    const back = Date.now();
+    await changeParameter(`${P}/outage`, 'o2');
+    await eventually(async () => (await secretValue(NS, 'outage', 'v')) === 'o2', {
+      what: 'event applied after the outage',
+      timeoutMs: 8000,
+      intervalMs: 100,
+    });
+    expect(Date.now() - back).toBeLessThan(8000);
+    await op.stop();
+    client.destroy();
+  }, 90_000);
 });

@@ -53,6 +53,8 @@ export class Operator {
   readonly logger: Logger;
   private readonly leader: LeaderElector | undefined;
   private readonly sqs: SqsConsumer | undefined;
+  /** The SQS consumer's last poll, finishing after leadership ended (its messages go back). */
+  private sqsDraining: Promise<void> | undefined;
   private servers: Server[] = [];
   private leading = false;
   private stopping = false;
@@ -140,12 +142,16 @@ export class Operator {
       );
   }
 
-  /** Stops consuming events, the periodic refresh and the workers (in-flight reconciles finish). */
+  /**
+   * Stops the periodic refresh and the workers (in-flight reconciles finish). The SQS consumer
+   * starts no new poll; its poll in flight finishes in the background and hands what it brings
+   * back to the queue (`sqsDraining`), so leadership can pass on without waiting for it.
+   */
   private async stopLeading(): Promise<void> {
     if (!this.leading) return;
     this.leading = false;
     this.metrics.leader.set(0);
-    await this.sqs?.stop();
+    if (this.sqs) this.sqsDraining = this.sqs.stop();
     await this.controller.stopWorkers();
   }
 
@@ -181,13 +187,17 @@ export class Operator {
     return (server.address() as AddressInfo).port;
   }
 
-  /** Graceful: stop consuming events, finish in-flight reconciles, release the Lease. */
+  /**
+   * Graceful: stop consuming events, finish in-flight reconciles, release the Lease (a standby
+   * takes over at once), then wait for the last SQS poll to end and hand its messages back.
+   */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     this.logger.info('shutting down');
     await this.stopLeading();
     await this.leader?.release();
+    await this.sqsDraining;
     await this.controller.stop();
     this.resolver.close();
     await Promise.all(this.servers.map((srv) => new Promise<void>((resolve) => srv.close(() => resolve()))));

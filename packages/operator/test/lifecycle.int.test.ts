@@ -19,7 +19,9 @@ import {
   ensureChart,
   LEASE,
   operatorKubeConfig,
+  promValue,
   RELEASE_NS,
+  scrape,
   secretSync,
 } from './helpers.js';
 
@@ -214,6 +216,57 @@ describe('operator lifecycle', () => {
       client.close();
     }
   }, 60_000);
+
+  it('an event sent around a leader restart reaches its Secret at normal latency, not after the visibility timeout', async () => {
+    await createSync(NS, 'restart', {
+      target: { name: 'restart' },
+      sources: [{ refs: { v: `<<resolve:ssm:${P}/restart>>` } }],
+    });
+    // long polls, as in production. SQS (and moto) can hand a message to a poll its client has
+    // given up on; that message then stays invisible for the queue's visibility timeout (30 s).
+    const a = await startOperator({
+      identity: `lc-a-${id}`,
+      sqs: { queueUrl, client: aws.sqs(), waitTimeSeconds: 20 },
+    });
+    await eventually(async () => a.op.isLeader, { what: 'a leads' });
+    // the standby polls through the proxy, whose 3 s delay on ReceiveMessage keeps the new
+    // leader's first poll away from SQS just long enough for the event to arrive before it
+    const bClient = new SQSClient(awsOptions(proxy.endpoint));
+    proxy.configure({ rules: [{ fault: 'latency', latencyMs: 3000, ops: ['sqs:ReceiveMessage'] }] });
+    const b = await startOperator({
+      identity: `lc-b-${id}`,
+      sqs: { queueUrl, client: bClient, waitTimeSeconds: 5 },
+    });
+    try {
+      await eventually(async () => (await secretValue(NS, 'restart', 'v')) === 'r1', { what: 'first sync' });
+      // a fresh long poll on the leader: it has ~20 s left when the leader is told to stop
+      const handled = async () =>
+        promValue(await scrape(a.op.httpPort), 'strata_events_total', { result: 'handled' });
+      const before = await handled();
+      await changeParameter(`${P}/noise`, `n-${Date.now()}`);
+      await eventually(async () => (await handled()) > before, { what: 'leader handled an event' });
+      await new Promise((r) => setTimeout(r, 300));
+
+      const stopping = a.op.stop(); // what SIGTERM runs
+      await eventually(async () => b.op.isLeader, { what: 'b leads', intervalMs: 20 });
+      await new Promise((r) => setTimeout(r, 1000)); // b's takeover reconcile (it reads r1)
+      expect(await secretValue(NS, 'restart', 'v')).toBe('r1');
+      await changeParameter(`${P}/restart`, 'r2');
+      const sent = Date.now();
+      await eventually(async () => (await secretValue(NS, 'restart', 'v')) === 'r2', {
+        what: 'event applied by the new leader',
+        timeoutMs: 12_000,
+        intervalMs: 100,
+      });
+      expect(Date.now() - sent).toBeLessThan(12_000);
+      await stopping;
+      expect(b.op.isLeader).toBe(true);
+    } finally {
+      proxy.configure({});
+      await b.op.stop();
+      bClient.destroy();
+    }
+  }, 90_000);
 
   it('after an AWS outage the first event reaches its Secret within a few seconds', async () => {
     await createSync(NS, 'outage', {

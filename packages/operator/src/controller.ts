@@ -184,11 +184,12 @@ export class Controller {
       delay = this.o.informerRestartMs ?? 1000;
     });
     inf.on('error', (err: unknown) => {
+      // stopping aborts the watches, which reports an error: nothing is restarting then
+      if (!this.running) return;
       this.o.logger.warn(
         { informer: name, error: errMessage(err), retryInMs: delay },
         'informer error; restarting',
       );
-      if (!this.running) return;
       const t = setTimeout(() => {
         if (this.running) inf.start().catch(() => {});
       }, delay);

@@ -291,4 +291,13 @@ describe('operator lifecycle', () => {
     await op.stop();
     client.destroy();
   }, 90_000);
+
+  it('a normal shutdown logs no informer errors', async () => {
+    const { op, logs } = await startOperator();
+    await eventually(async () => op.controller.ready, { what: 'informers synced' });
+    await op.stop();
+    const warnings = logs.filter((l) => l.includes('informer error'));
+    expect(warnings).toEqual([]);
+    expect(logs.some((l) => l.includes('"stopped"'))).toBe(true);
+  }, 30_000);
 });

@@ -42,8 +42,12 @@ export interface OperatorOptions {
   };
   /** Port for /healthz, /readyz and /metrics (0 = any free port; undefined = no server). */
   httpPort?: number;
+  /** Address that listener binds (an IP or host name). Default: every interface (IPv6 and IPv4). */
+  httpHost?: string;
   /** A second port serving /metrics (the chart's metrics Service), when it differs. */
   metricsPort?: number;
+  /** Address the metrics listener binds. Default: every interface. */
+  metricsHost?: string;
 }
 
 export class Operator {
@@ -156,9 +160,9 @@ export class Operator {
   }
 
   async start(): Promise<void> {
-    if (this.o.httpPort !== undefined) this.httpPort = await this.listen(this.o.httpPort);
+    if (this.o.httpPort !== undefined) this.httpPort = await this.listen(this.o.httpPort, this.o.httpHost);
     if (this.o.metricsPort !== undefined && this.o.metricsPort !== this.o.httpPort)
-      await this.listen(this.o.metricsPort);
+      await this.listen(this.o.metricsPort, this.o.metricsHost);
     await this.controller.start();
     if (this.leader) this.leader.start();
     else this.startLeading();
@@ -168,7 +172,7 @@ export class Operator {
     );
   }
 
-  private async listen(port: number): Promise<number> {
+  private async listen(port: number, host: string | undefined): Promise<number> {
     const server = createServer(async (req, res) => {
       const url = req.url ?? '/';
       if (url.startsWith('/healthz')) {
@@ -183,7 +187,11 @@ export class Operator {
       } else res.writeHead(404).end();
     });
     this.servers.push(server);
-    await new Promise<void>((resolve) => server.listen(port, resolve));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      if (host) server.listen(port, host, resolve);
+      else server.listen(port, resolve);
+    });
     return (server.address() as AddressInfo).port;
   }
 

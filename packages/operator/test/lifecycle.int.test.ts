@@ -292,6 +292,13 @@ describe('operator lifecycle', () => {
     client.destroy();
   }, 90_000);
 
+  it('binds the configured host for health and metrics', async () => {
+    const { op } = await startOperator({ httpHost: '127.0.0.1' });
+    expect(await scrape(op.httpPort, '/healthz', '127.0.0.1')).toBe('ok');
+    await expect(scrape(op.httpPort, '/healthz', '::1')).rejects.toThrow();
+    await op.stop();
+  }, 30_000);
+
   it('a normal shutdown logs no informer errors', async () => {
     const { op, logs } = await startOperator();
     await eventually(async () => op.controller.ready, { what: 'informers synced' });

@@ -11,7 +11,16 @@ import * as aws from '@strata/test-env/aws';
 import { eventually } from '@strata/test-env/kube-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Operator } from '../src/index.js';
-import { admin, CHART, capturedLogger, decode, ensureChart, helm, operatorKubeConfig } from './helpers.js';
+import {
+  admin,
+  CHART,
+  capturedLogger,
+  decode,
+  deleteNamespaces,
+  ensureChart,
+  helm,
+  operatorKubeConfig,
+} from './helpers.js';
 
 const README = new URL('../README.md', import.meta.url);
 const { core, apps, custom } = admin();
@@ -100,7 +109,7 @@ describe('the README examples', () => {
         name: policy.metadata.name,
       })
       .catch(() => {});
-    await core.deleteNamespace({ name: ns }).catch(() => {});
+    await deleteNamespaces(ns);
   });
 
   it('the SecretSync and SourcePolicy examples, applied as written, make a Ready SecretSync', async () => {

@@ -99,3 +99,20 @@ export async function scrape(port: number, path = '/metrics', host = '127.0.0.1'
   if (!res.ok) throw new Error(`GET ${path}: HTTP ${res.status}`);
   return res.text();
 }
+
+/**
+ * Deletes namespaces and waits until they are gone, so the SecretSyncs in them cannot reach an
+ * operator that a later test file starts cluster-wide.
+ */
+export async function deleteNamespaces(...names: string[]): Promise<void> {
+  const { core } = admin();
+  for (const name of names) await core.deleteNamespace({ name }).catch(() => {});
+  const gone = async (name: string) =>
+    core.readNamespace({ name }).then(
+      () => false,
+      () => true,
+    );
+  const deadline = Date.now() + 60_000;
+  for (const name of names)
+    while (Date.now() < deadline && !(await gone(name))) await new Promise((r) => setTimeout(r, 250));
+}

@@ -16,6 +16,7 @@ import {
   admin,
   capturedLogger,
   decode,
+  deleteNamespaces,
   ensureChart,
   LEASE,
   operatorKubeConfig,
@@ -153,7 +154,7 @@ afterAll(async () => {
     await custom
       .deleteClusterCustomObject({ group: 'strata.dev', version: 'v1alpha1', plural: 'sourcepolicies', name })
       .catch(() => {});
-  for (const name of [NS, LABELLED]) await core.deleteNamespace({ name }).catch(() => {});
+  await deleteNamespaces(NS, LABELLED);
 });
 
 describe('operator lifecycle', () => {

@@ -16,6 +16,7 @@ import {
   admin,
   capturedLogger,
   decode,
+  deleteNamespaces,
   ensureChart,
   LEASE,
   operatorKubeConfig,
@@ -147,7 +148,7 @@ afterAll(async () => {
       name: NS,
     })
     .catch(() => {});
-  await core.deleteNamespace({ name: NS }).catch(() => {});
+  await deleteNamespaces(NS);
 });
 
 describe('refreshInterval is honoured, batched, by the leader only', () => {

@@ -10,8 +10,9 @@
  *   npx tsx --conditions=strata-source bench/operator.ts      (from the repository root)
  *
  * Environment: BENCH_OP_CONCURRENCY_ALT (second run's work-queue concurrency, default 64; 0 skips
- * it), BENCH_OP_ROTATIONS (parameter rotations in the default run, default 5), BENCH_NO_WRITE=1
- * (print only).
+ * it), BENCH_OP_ROTATIONS (parameter rotations in the default run, default 5),
+ * BENCH_OP_OUTAGE_S (length of the AWS outage before the post-outage rotation, default 20; 0 skips
+ * it), BENCH_NO_WRITE=1 (print only).
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -80,6 +81,7 @@ const CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 const LATENCY_MS = 20;
 const ALT_CONCURRENCY = Number(process.env.BENCH_OP_CONCURRENCY_ALT ?? 64);
 const ROTATIONS = Number(process.env.BENCH_OP_ROTATIONS ?? 5);
+const OUTAGE_MS = Number(process.env.BENCH_OP_OUTAGE_S ?? 20) * 1000;
 const DEFAULT_CONCURRENCY = 16; // ControllerOptions.concurrency default (controller.ts)
 const SECTION = 'Operator (issue 5)';
 
@@ -188,11 +190,23 @@ interface Rotation extends Phase {
   eventLagSum?: number;
 }
 
+/** A rotation whose event is sent the moment an AWS outage ends (every proxied call answered 503). */
+interface OutageRotation {
+  outageMs: number;
+  source: string;
+  dependents: number;
+  lat: number[];
+  missing: number;
+  /** PutEvents -> the operator's onSourceChanged. */
+  handledMs: number;
+}
+
 interface RunResult {
   concurrency: number;
   initial: InitialSync;
   refresh: Refresh;
   rotations: Rotation[];
+  outage?: OutageRotation;
   mem: Mem[];
   peakRss: number;
   warnings: Record<string, number>;
@@ -317,6 +331,7 @@ async function runOperator(
   concurrency: number,
   rotations: Array<{ param?: BenchParam; secret?: string }>,
   clients: { ssm: SSMClient; sm: SecretsManagerClient; events: EventBridgeClient; queueUrl: string },
+  outageParam?: BenchParam,
 ): Promise<RunResult> {
   const mem: Mem[] = [];
   let result: RunResult | undefined;
@@ -491,8 +506,62 @@ async function runOperator(
           `${r.lat.length}/${deps.length} updated, AWS ${opsText(r.calls, isValueCall)}`,
       );
     }
+    // 4. an AWS outage (SQS and SSM through the proxy answer 503), then one rotation whose event is
+    // sent the moment AWS answers again: how fast does the operator pick events up after an outage?
+    let outage: OutageRotation | undefined;
+    if (outageParam && OUTAGE_MS > 0) {
+      await sleep(1500);
+      log(`[c=${concurrency}] AWS outage of ${fmtS(OUTAGE_MS)} (every proxied call answers 503)`);
+      proxy!.configure({ latencyMs: LATENCY_MS, rules: [{ fault: 'error5xx', status: 503 }] });
+      await sleep(OUTAGE_MS);
+      const p = outageParam;
+      const version = (truth.versions.get(p.name) ?? 1) + 1;
+      const newValue = truth.setParam(p, version);
+      await clients.ssm.send(
+        new PutParameterCommand({ Name: p.name, Value: newValue, Type: p.type, Overwrite: true }),
+      );
+      const deps = dependentsOfParam(p);
+      const waiting = tracker!.waitFor(deps.map(targetKey), (_k, d) => d[p.key] === newValue, 120_000);
+      proxy!.configure({ latencyMs: LATENCY_MS });
+      handledAt = Number.NaN;
+      const t0 = now();
+      await clients.events.send(
+        new PutEventsCommand({
+          Entries: [
+            {
+              Source: 'aws.ssm',
+              DetailType: 'Parameter Store Change',
+              Detail: JSON.stringify({ operation: 'Update', name: p.name, type: p.type }),
+            },
+          ],
+        }),
+      );
+      const got = await waiting;
+      outage = {
+        outageMs: OUTAGE_MS,
+        source: p.name,
+        dependents: deps.length,
+        lat: [...got.times.values()].map((t) => t - t0),
+        missing: got.missing.length,
+        handledMs: handledAt - t0,
+      };
+      log(
+        `[c=${concurrency}] after the outage: handled ${fmtMs(outage.handledMs)}, p50 ${fmtMs(percentile(outage.lat, 50))}, ` +
+          `p99 ${fmtMs(percentile(outage.lat, 99))}, ${outage.lat.length}/${deps.length} updated`,
+      );
+      await waitIdle(op, 1000, 60_000);
+    }
     mem.push(memory(`after refresh + rotations (c=${concurrency})`));
-    result = { concurrency, initial, refresh: refreshOut, rotations: rotOut, mem, peakRss, warnings: {} };
+    result = {
+      concurrency,
+      initial,
+      refresh: refreshOut,
+      rotations: rotOut,
+      ...(outage ? { outage } : {}),
+      mem,
+      peakRss,
+      warnings: {},
+    };
     return result;
   } finally {
     clearInterval(sampler);
@@ -946,6 +1015,49 @@ function report(
     'CPU seconds by process in each rotation window (PutEvents → quiesced + 1 s), default concurrency:',
   );
   out.push(cpuTable(def.rotations.map((x) => [`${x.source}`, x] as const)));
+  if (def.outage) {
+    const o = def.outage;
+    const normal = def.rotations.filter((x) => x.via === 'refs').flatMap((x) => x.lat);
+    const handledNormal = def.rotations.map((x) => x.handledMs).filter(Number.isFinite);
+    out.push('#### Rotation event right after an AWS outage');
+    out.push(
+      `Every call through the proxy (SQS receives and SSM reads) answered 503 for ${fmtS(o.outageMs)}; the parameter ` +
+        'changed in moto meanwhile, and its event was sent the moment the proxy answered normally again. The peer is ' +
+        'the rotations above through `refs` (same run, no outage). The SQS consumer probes with short polls during an ' +
+        'outage (0.25 s doubling to at most 2 s between attempts).',
+    );
+    out.push(
+      table(
+        ['', 'handled', 'first', 'p50', 'p99', 'updated'],
+        [
+          [
+            `after a ${fmtS(o.outageMs)} outage`,
+            fmtMs(o.handledMs),
+            fmtMs(Math.min(...o.lat)),
+            fmtMs(percentile(o.lat, 50)),
+            fmtMs(percentile(o.lat, 99)),
+            `${o.lat.length}/${o.dependents}`,
+          ],
+          [
+            'normal rotations (refs)',
+            fmtMs(percentile(handledNormal, 50)),
+            fmtMs(Math.min(...normal)),
+            fmtMs(percentile(normal, 50)),
+            fmtMs(percentile(normal, 99)),
+            '–',
+          ],
+          [
+            'ratio',
+            '–',
+            '–',
+            `${(percentile(o.lat, 50) / percentile(normal, 50)).toFixed(1)}×`,
+            `${(percentile(o.lat, 99) / percentile(normal, 99)).toFixed(1)}×`,
+            '–',
+          ],
+        ],
+      ),
+    );
+  }
 
   // 4
   out.push('### 4. Memory of the benchmark process');
@@ -954,7 +1066,7 @@ function report(
       "the Kubernetes admin client and the benchmark's own Secret watch (decoded data of 1,000 Secrets). Heap figures " +
       'are taken after a forced GC. "before the Operator is built" is the harness alone, with every environment ' +
       'process started and the 1,000 SecretSyncs created; the differences are the Operator (informer caches of ' +
-      '1,000 SecretSyncs and 1,000 Secrets, the resolver cache, the work queue and its 1,000 refresh timers, metrics).',
+      '1,000 SecretSyncs and 1,000 Secrets, the resolver cache, the work queue, one refresh timer per refreshInterval, metrics).',
   );
   const memRows: string[][] = [
     [
@@ -1164,8 +1276,9 @@ function interpret(runs: RunResult[], diag: RequestCost[], f: ReturnType<typeof 
       'the watch that timestamps Secrets share one event loop, whose delay (p99 in the CPU tables) is added to ' +
       'every latency measured here. Kubernetes request counts from the API server include kube-controller-manager ' +
       "(its garbage collector GETs the owners of new Secrets: the initial sync's extra `GET secretsyncs`). The " +
-      '"informer error; restarting … The user aborted a request" warnings are logged by `op.stop()` itself: the ' +
-      "controller's informer error handler logs before it checks that the controller is stopping.",
+      'full refresh here is `refreshAll()` called by the benchmark (every SecretSync at once); a running operator ' +
+      'refreshes each `refreshInterval` cohort on its own timer, measured from `/metrics` by ' +
+      '`packages/operator/test/refresh.int.test.ts`.',
   );
   return lines.join('\n\n');
 }
@@ -1220,7 +1333,7 @@ async function main(): Promise<void> {
     const rots: Array<{ param?: BenchParam; secret?: string }> = [];
     for (let k = 0; k < ROTATIONS; k++) rots.push({ param: k === 2 ? shared[0]! : hot[k]! });
     rots.push({ secret: SECRET_IDS[0] });
-    runs.push(await runOperator(DEFAULT_CONCURRENCY, rots, clients));
+    runs.push(await runOperator(DEFAULT_CONCURRENCY, rots, clients, hot[ROTATIONS + 2]));
 
     if (ALT_CONCURRENCY > 0 && ALT_CONCURRENCY !== DEFAULT_CONCURRENCY) {
       log('deleting the 1,000 Secrets for a second cold start');

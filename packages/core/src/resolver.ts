@@ -614,19 +614,31 @@ export class Resolver {
   // ----- freshness -----
 
   /**
-   * Drops cached values for a source so the next read fetches it: a parameter name or ARN,
-   * a secret name or ARN, or a path (everything under it). Returns how many entries were dropped.
+   * Drops cached values for sources so the next read fetches them: parameter names or ARNs,
+   * secret names or ARNs, or paths (everything under them, and listings that contain them). One
+   * pass over the cache for any number of sources. Returns how many entries were dropped.
    */
-  invalidate(source: string): number {
-    const param = parameterName(source);
-    const secret = secretName(source);
+  invalidate(source: string | Iterable<string>): number {
+    const sources = typeof source === 'string' ? [source] : [...source];
+    if (sources.length === 0) return 0;
+    const params = new Set(sources.map((s) => parameterName(s)));
+    const secrets = new Set(sources.map((s) => secretName(s)));
+    // every ancestor path of an invalidated name: a listing of one of them contains it
+    const ancestors = new Set<string>();
+    for (const p of params)
+      for (let i = p.lastIndexOf('/'); i > 0; i = p.lastIndexOf('/', i - 1)) ancestors.add(p.slice(0, i));
+    const underInvalidated = (path: string) => {
+      for (let i = path.lastIndexOf('/'); i > 0; i = path.lastIndexOf('/', i - 1))
+        if (params.has(path.slice(0, i))) return true;
+      return false;
+    };
     let n = 0;
     for (const key of [...this.cache.keys()]) {
       const [kind, , id = ''] = key.split('|');
       const hit =
-        (kind === 'ssm' && parameterName(withoutSelector(id)) === param) ||
-        (kind === 'ssm-path' && (param === id || param.startsWith(`${id}/`) || id.startsWith(`${param}/`))) ||
-        (kind === 'sm' && secretName(id) === secret);
+        (kind === 'ssm' && params.has(parameterName(withoutSelector(id)))) ||
+        (kind === 'ssm-path' && (params.has(id) || ancestors.has(id) || underInvalidated(id))) ||
+        (kind === 'sm' && secrets.has(secretName(id)));
       if (hit) {
         this.cache.delete(key);
         n++;

@@ -9,6 +9,7 @@ import {
   localKmsCiphertext,
   parseLocalTree,
   RateLimiter,
+  Resolver,
   type Runtime,
   type StrataError,
   withRetry,
@@ -188,6 +189,28 @@ describe('local backend', () => {
     expect(ref).toMatchObject({ ok: true, value: { value: 'abc', type: 'SecureString' } });
     const plain = await b.kms.decrypt(new Uint8Array(Buffer.from(localKmsCiphertext('hi'), 'base64')));
     expect(Buffer.from(plain).toString()).toBe('hi');
+  });
+
+  it('invalidates many sources in one call: names, secrets and the listings that hold them', async () => {
+    const b = new LocalBackend(tree);
+    const r = new Resolver({ backend: b });
+    await r.getParameter({ name: '/acme/log-level' });
+    await r.getParameter({ name: '/acme/shop/dev/db/password', version: 3 });
+    await r.getParametersByPath('/acme/shop', true);
+    await r.getParametersByPath('/acme/shop/dev/db', false);
+    await r.getSecret({ secretId: 'prod/db' });
+    await r.getSecret({ secretId: 'token' });
+    expect(r.invalidate([])).toBe(0);
+    // the parameter (any version), both listings that contain it, and one secret; not the others
+    expect(r.invalidate(['/acme/shop/dev/db/password', 'prod/db'])).toBe(4);
+    const before = r.statsSnapshot().cache.misses;
+    await r.getParameter({ name: '/acme/log-level' });
+    await r.getSecret({ secretId: 'token' });
+    expect(r.statsSnapshot().cache.misses).toBe(before);
+    // a path drops listings under it and above it
+    await r.getParametersByPath('/acme/shop', true);
+    await r.getParametersByPath('/acme/shop/dev/db', false);
+    expect(r.invalidate(['/acme/shop/dev'])).toBe(2);
   });
 
   it('rejects a malformed tree with a message naming the entry', () => {

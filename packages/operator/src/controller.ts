@@ -4,15 +4,23 @@
  */
 import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import { makeInformer } from '@kubernetes/client-node';
-import { formatIssues, isStrataError, type Resolver } from '@strata/core';
+import {
+  buildLevels,
+  formatIssues,
+  type HierarchyInput,
+  isStrataError,
+  type Resolver,
+  secretName,
+} from '@strata/core';
 import type { Logger } from 'pino';
 import { decideWrite, desiredSecret, existingHash } from './desired.js';
 import { type KubeClient, KubeError, kubeClient, paths } from './kube.js';
 import type { Metrics } from './metrics.js';
 import { deniedSources, grantsFor, sourcesOf } from './policy.js';
 import { type QueueResult, WorkQueue } from './queue.js';
+import { RefreshScheduler } from './refresh.js';
 import { DependencyIndex, resolveSources } from './sources.js';
-import { jittered, nextStatus, parseDuration, type ReadyReason, statusChanged } from './status.js';
+import { nextStatus, parseDuration, type ReadyReason, statusChanged } from './status.js';
 import {
   API_VERSION,
   FIELD_MANAGER,
@@ -34,6 +42,8 @@ export interface ControllerOptions {
   defaultRefreshMs?: number;
   /** ± jitter on periodic refresh, as a fraction. Default 0.1. */
   jitter?: number;
+  /** Called when a periodic refresh fails as a whole (it is retried at its next turn). */
+  onRefreshError?: (err: unknown) => void;
   /** Delay before an informer restarts after an error. Default 1s (doubling to 30s). */
   informerRestartMs?: number;
   /** Watch only these namespaces (namespaced RBAC mode). Default: all namespaces. */
@@ -47,7 +57,66 @@ interface SecretLike extends KubernetesObject {
   type?: string;
 }
 
+interface NamespaceLike extends KubernetesObject {}
+
 const keyOf = (ns: string, name: string) => `${ns}/${name}`;
+
+/** What a set of SecretSyncs reads: to re-read from AWS in one batch, and to drop from the cache first. */
+interface FetchPlan {
+  /** The SecretSyncs allowed by policy (the others make no AWS call). */
+  keys: string[];
+  params: Set<string>;
+  /** Hierarchy levels listed by path (path → recursive). */
+  paths: Map<string, boolean>;
+  secrets: Set<string>;
+  /** Every source id to drop from the cache before a refresh (names, paths, secret ids). */
+  drop: Set<string>;
+}
+
+interface SourceRef {
+  kind: 'ssm' | 'secret';
+  id: string;
+}
+
+/**
+ * The sources a reconcile read that its spec does not name: parameters and secrets referenced
+ * inside values (nested references) and the names a `keys` hierarchy fetched one by one. A
+ * refresh re-reads them too; an event for one of them requeues the SecretSync.
+ */
+function unnamedSources(spec: SecretSync['spec'], versions: Array<{ source: string }>): SourceRef[] {
+  let named: ReturnType<typeof sourcesOf>;
+  const levels: Array<{ path: string; recursive: boolean }> = [];
+  try {
+    named = sourcesOf(spec);
+    for (const s of spec.sources)
+      if (s.hierarchy && !s.hierarchy.keys?.length) levels.push(...buildLevels(hierarchyInput(s.hierarchy)));
+  } catch {
+    return [];
+  }
+  const params = new Set(named.parameters);
+  const secrets = new Set(named.secrets.map((x) => secretName(x)));
+  const listed = (name: string) =>
+    levels.some((l) =>
+      l.recursive
+        ? name.startsWith(`${l.path}/`)
+        : name.startsWith(`${l.path}/`) && !name.slice(l.path.length + 1).includes('/'),
+    );
+  const out: SourceRef[] = [];
+  for (const { source } of versions) {
+    if (source.startsWith('ssm:')) {
+      const name = source.slice(4);
+      if (!params.has(name) && !listed(name)) out.push({ kind: 'ssm', id: name });
+    } else if (source.startsWith('secret:')) {
+      const id = source.slice(7);
+      if (!secrets.has(secretName(id))) out.push({ kind: 'secret', id });
+    }
+  }
+  return out;
+}
+
+function hierarchyInput(h: NonNullable<SecretSync['spec']['sources'][number]['hierarchy']>): HierarchyInput {
+  return h.levels ? { levels: h.levels } : { template: h.template!, vars: h.vars ?? {} };
+}
 
 export class Controller {
   readonly queue: WorkQueue;
@@ -56,6 +125,12 @@ export class Controller {
   private syncInformers: Array<Informer<SecretSync & KubernetesObject>> = [];
   private policies!: Informer<SourcePolicy & KubernetesObject>;
   private secretInformers: Array<Informer<SecretLike>> = [];
+  private namespaceInformer: Informer<NamespaceLike> | undefined;
+  /** Labels per namespace as last seen (JSON), to requeue a namespace's SecretSyncs when they change. */
+  private namespaceLabelsSeen = new Map<string, string>();
+  /** Sources each SecretSync read that its spec does not name (see `unnamedSources`). */
+  private unnamed = new Map<string, SourceRef[]>();
+  readonly refresher: RefreshScheduler;
   private readonly syncs = {
     list: (): SecretSync[] => this.syncInformers.flatMap((i) => i.list() as SecretSync[]),
   };
@@ -74,6 +149,11 @@ export class Controller {
       handler: (key) => this.reconcile(key),
       onError: (key, err, n) =>
         o.logger.warn({ key, failures: n, error: errMessage(err) }, 'reconcile failed; backing off'),
+    });
+    this.refresher = new RefreshScheduler({
+      jitter: o.jitter ?? 0.1,
+      refresh: (keys, intervalMs) => this.refresh(keys, intervalMs),
+      onError: (err) => o.onRefreshError?.(err),
     });
   }
 
@@ -104,11 +184,12 @@ export class Controller {
       delay = this.o.informerRestartMs ?? 1000;
     });
     inf.on('error', (err: unknown) => {
+      // stopping aborts the watches, which reports an error: nothing is restarting then
+      if (!this.running) return;
       this.o.logger.warn(
         { informer: name, error: errMessage(err), retryInMs: delay },
         'informer error; restarting',
       );
-      if (!this.running) return;
       const t = setTimeout(() => {
         if (this.running) inf.start().catch(() => {});
       }, delay);
@@ -137,18 +218,40 @@ export class Controller {
       'sourcepolicies',
       `/apis/${API_VERSION}/sourcepolicies`,
     );
+    // SourcePolicy selectors match Namespace labels: a namespace whose labels change gets its
+    // SecretSyncs reconciled again (a denied one may now be allowed, or the reverse)
+    this.namespaceInformer = this.informer<NamespaceLike>('namespaces', '/api/v1/namespaces');
+    const onNamespace = (n: NamespaceLike) => {
+      const name = n.metadata?.name;
+      if (!name) return;
+      const labels = JSON.stringify(n.metadata?.labels ?? {});
+      const before = this.namespaceLabelsSeen.get(name);
+      this.namespaceLabelsSeen.set(name, labels);
+      this.nsLabels.delete(name);
+      if (before === undefined || before === labels) return;
+      for (const s of this.syncs.list())
+        if (s.metadata.namespace === name) this.queue.add(keyOf(name, s.metadata.name));
+    };
+    this.namespaceInformer.on('add', onNamespace);
+    this.namespaceInformer.on('update', onNamespace);
+    this.namespaceInformer.on('delete', (n) => {
+      if (n.metadata?.name) this.namespaceLabelsSeen.delete(n.metadata.name);
+    });
     const onSync = (s: SecretSync) => {
       const key = keyOf(s.metadata.namespace!, s.metadata.name);
       const gen = s.metadata.generation ?? 0;
       if (this.generations.get(key) === gen) return; // status-only update
       this.generations.set(key, gen);
       this.deps.set(key, s.spec);
+      this.refresher.set(key, this.refreshInterval(s));
       this.queue.add(key);
     };
     const onSyncDelete = (s: SecretSync) => {
       const key = keyOf(s.metadata.namespace!, s.metadata.name);
       this.generations.delete(key);
       this.deps.delete(key);
+      this.unnamed.delete(key);
+      this.refresher.delete(key);
     };
     for (const inf of this.syncInformers) {
       inf.on('add', onSync);
@@ -173,26 +276,59 @@ export class Controller {
       inf.on('update', (sec) => onSecret(sec, false));
       inf.on('delete', (sec) => onSecret(sec, true));
     }
-    await Promise.all([...this.syncInformers, this.policies, ...this.secretInformers].map((i) => i.start()));
+    await Promise.all(this.informers().map((i) => i.start()));
   }
 
-  /** Start processing the queue (only the leader does). */
-  async startWorkers(): Promise<void> {
-    // level-triggered: everything known gets a reconcile when we start leading; the sources of
-    // every allowed SecretSync are fetched first, all at once, so they batch into the fewest calls
-    await this.prewarm();
-    for (const s of this.syncs.list()) this.queue.add(keyOf(s.metadata.namespace!, s.metadata.name));
-    this.queue.start();
+  private informers(): Array<Informer<KubernetesObject>> {
+    return [
+      ...this.syncInformers,
+      this.policies,
+      ...this.secretInformers,
+      ...(this.namespaceInformer ? [this.namespaceInformer] : []),
+    ].filter(Boolean) as Array<Informer<KubernetesObject>>;
   }
 
   /**
-   * A full refresh: drop the cache, fetch every allowed source at once (one batch per service:
-   * AWS calls scale with distinct sources), then reconcile every SecretSync against the warm cache.
+   * Start processing the queue and the periodic refresh (only the leader does). Level-triggered:
+   * everything known gets a reconcile when we start leading; the sources of every allowed
+   * SecretSync are fetched first, all at once, so they batch into the fewest calls.
    */
-  async refreshAll(): Promise<void> {
-    this.o.resolver.clear();
+  async startWorkers(): Promise<void> {
     await this.prewarm();
     for (const s of this.syncs.list()) this.queue.add(keyOf(s.metadata.namespace!, s.metadata.name));
+    this.queue.start();
+    this.refresher.start();
+  }
+
+  /**
+   * A periodic refresh of these SecretSyncs (one cohort of the RefreshScheduler): their sources
+   * are dropped from the shared cache and re-read from AWS in one batch (one GetParameters per 10
+   * names, one BatchGetSecretValue per 20 ids, one listing per path), then each is reconciled
+   * against the fresh values. A source another SecretSync also reads is simply read fresh for it
+   * too. SecretSyncs denied by policy are skipped: no AWS call for them.
+   */
+  async refresh(keys: string[], intervalMs?: number): Promise<void> {
+    const syncs: SecretSync[] = [];
+    for (const key of keys) {
+      const [ns, name] = key.split('/') as [string, string];
+      for (const inf of this.syncInformers) {
+        const s = inf.get(name, ns);
+        if (s) {
+          syncs.push(s);
+          break;
+        }
+      }
+    }
+    const plan = await this.plan(syncs);
+    this.o.resolver.invalidate(plan.drop);
+    await this.fetch(plan);
+    for (const k of plan.keys) this.queue.add(k);
+    this.o.metrics.refreshes.inc({ interval: intervalMs ? `${Math.round(intervalMs / 1000)}s` : 'all' });
+  }
+
+  /** Every SecretSync refreshed at once, whatever its interval (the benchmark and tests use it). */
+  async refreshAll(): Promise<void> {
+    await this.refresh(this.syncs.list().map((s) => keyOf(s.metadata.namespace!, s.metadata.name)));
   }
 
   /**
@@ -200,31 +336,57 @@ export class Controller {
    * the reconciles that follow hit the cache. Denied namespaces are skipped: no AWS call for them.
    */
   async prewarm(): Promise<void> {
-    const params = new Set<string>();
-    const paths = new Map<string, boolean>();
-    const secrets = new Set<string>();
-    for (const s of this.syncs.list()) {
+    await this.fetch(await this.plan(this.syncs.list()));
+  }
+
+  private async plan(syncs: SecretSync[]): Promise<FetchPlan> {
+    const plan: FetchPlan = {
+      keys: [],
+      params: new Set(),
+      paths: new Map(),
+      secrets: new Set(),
+      drop: new Set(),
+    };
+    const policies = this.policies.list() as SourcePolicy[];
+    for (const s of syncs) {
       try {
         const ns = s.metadata.namespace!;
-        const grants = grantsFor(ns, await this.namespaceLabels(ns), this.policies.list() as SourcePolicy[]);
+        const grants = grantsFor(ns, await this.namespaceLabels(ns), policies);
         if (deniedSources(s.spec, grants).length > 0) continue;
+        const key = keyOf(ns, s.metadata.name);
+        plan.keys.push(key);
         const src = sourcesOf(s.spec);
-        for (const p of src.parameters) params.add(p);
-        for (const p of src.paths) paths.set(p.path, p.recursive || paths.get(p.path) === true);
-        for (const id of src.secrets) secrets.add(id);
+        for (const p of src.parameters) plan.params.add(p);
+        for (const id of src.secrets) plan.secrets.add(id);
+        for (const p of src.paths) plan.drop.add(p.path);
+        // a `keys` hierarchy reads its names one by one (recorded in `unnamed`), not by listing
+        for (const h of s.spec.sources)
+          if (h.hierarchy && !h.hierarchy.keys?.length)
+            for (const l of buildLevels(hierarchyInput(h.hierarchy)))
+              plan.paths.set(l.path, l.recursive || plan.paths.get(l.path) === true);
+        for (const u of this.unnamed.get(key) ?? [])
+          (u.kind === 'ssm' ? plan.params : plan.secrets).add(u.id);
       } catch {
         /* invalid spec: its reconcile reports it */
       }
     }
+    for (const p of plan.params) plan.drop.add(p);
+    for (const id of plan.secrets) plan.drop.add(id);
+    return plan;
+  }
+
+  private async fetch(plan: FetchPlan): Promise<void> {
     const r = this.o.resolver;
     await Promise.allSettled([
-      ...[...params].map((name) => r.getParameter({ name })),
-      ...[...paths].map(([path, rec]) => r.getParametersByPath(path, rec)),
-      ...[...secrets].map((secretId) => r.getSecret({ secretId })),
+      ...[...plan.params].map((name) => r.getParameter({ name })),
+      ...[...plan.paths].map(([path, rec]) => r.getParametersByPath(path, rec)),
+      ...[...plan.secrets].map((secretId) => r.getSecret({ secretId })),
     ]);
   }
 
   private async namespaceLabels(ns: string): Promise<Record<string, string>> {
+    const known = this.namespaceInformer?.get(ns);
+    if (known) return known.metadata?.labels ?? {};
     const hit = this.nsLabels.get(ns);
     if (hit && Date.now() - hit.at < 30_000) return hit.labels;
     const obj = await this.kube.get<{ metadata: { labels?: Record<string, string> } }>(paths.namespace(ns));
@@ -251,15 +413,15 @@ export class Controller {
   }
 
   async stopWorkers(): Promise<void> {
+    this.refresher.stop();
     await this.queue.stop();
   }
 
   async stop(): Promise<void> {
     this.running = false;
+    this.refresher.stop();
     await this.queue.stop();
-    await Promise.all(
-      [...this.syncInformers, this.policies, ...this.secretInformers].map((i) => i?.stop().catch(() => {})),
-    );
+    await Promise.all(this.informers().map((i) => i.stop().catch(() => {})));
   }
 
   /** A rotation event: invalidate the source and requeue only its dependents. */
@@ -268,6 +430,14 @@ export class Controller {
     receivedAt = Date.now(),
   ): string[] {
     const keys = change.kind === 'ssm' ? this.deps.forParameter(change.name) : this.deps.forSecret(change.id);
+    // SecretSyncs that read it through a nested reference or a `keys` hierarchy
+    const id = change.kind === 'ssm' ? change.name : secretName(change.id);
+    for (const [k, refs] of this.unnamed)
+      if (
+        !keys.includes(k) &&
+        refs.some((u) => u.kind === change.kind && (u.kind === 'ssm' ? u.id === id : secretName(u.id) === id))
+      )
+        keys.push(k);
     this.o.resolver.invalidate(change.kind === 'ssm' ? change.name : change.id);
     for (const k of keys) {
       if (!this.eventTimes.has(k)) this.eventTimes.set(k, receivedAt);
@@ -276,9 +446,8 @@ export class Controller {
     return keys;
   }
 
-  private refreshDelay(s: SecretSync): number {
-    const base = parseDuration(s.spec.refreshInterval, this.o.defaultRefreshMs ?? 3_600_000);
-    return Math.max(1000, jittered(base, this.o.jitter ?? 0.1));
+  private refreshInterval(s: SecretSync): number {
+    return parseDuration(s.spec.refreshInterval, this.o.defaultRefreshMs ?? 3_600_000);
   }
 
   private async event(
@@ -364,11 +533,14 @@ export class Controller {
     const s = await this.readSync(ns, name);
     if (!s || s.metadata.deletionTimestamp) {
       this.deps.delete(key);
+      this.unnamed.delete(key);
+      this.refresher.delete(key);
       this.lastWritten.delete(key);
       this.o.metrics.reconciles.inc({ result: 'gone' });
       return undefined;
     }
     this.deps.set(key, s.spec);
+    this.refresher.set(key, this.refreshInterval(s));
     const log = this.o.logger.child({ secretsync: key });
 
     // 1. policy: default deny, and no AWS call for a namespace without a grant
@@ -384,7 +556,7 @@ export class Controller {
     if (denied.length > 0) {
       await this.fail(s, 'AccessDenied', `no SourcePolicy grants namespace ${ns}: ${denied.join(', ')}`);
       this.o.metrics.reconciles.inc({ result: 'denied' });
-      return undefined; // a SourcePolicy change requeues everything
+      return undefined; // a SourcePolicy change, or new labels on the namespace, requeue it
     }
 
     // 2. resolve through the shared resolver
@@ -400,6 +572,10 @@ export class Controller {
       this.o.metrics.reconciles.inc({ result: 'source_error' });
       throw err; // back off and retry
     }
+
+    const unnamed = unnamedSources(s.spec, resolved.versions);
+    if (unnamed.length > 0) this.unnamed.set(key, unnamed);
+    else this.unnamed.delete(key);
 
     // never write an older SSM version than the one recorded (out-of-order events, lagging reads)
     const recorded = new Map((s.status?.sourceVersions ?? []).map((v) => [v.source, v.version]));
@@ -492,7 +668,7 @@ export class Controller {
     await this.setStatus(s, status);
     this.o.metrics.lastSuccess.set({ namespace: ns, name }, Date.now() / 1000);
     this.o.metrics.reconciles.inc({ result: decision.action === 'none' ? 'unchanged' : 'written' });
-    return { requeueAfterMs: this.refreshDelay(s) };
+    return undefined; // the next periodic read is the RefreshScheduler's (batched with its cohort)
   }
 }
 

@@ -1,10 +1,12 @@
 /**
  * Leader election on a coordination.k8s.io/v1 Lease (client-node has no helper). The same
  * protocol as client-go: a holder renews `renewTime` every `retryPeriod`; a candidate takes the
- * Lease when it is free or `renewTime + leaseDurationSeconds` has passed; every write uses the
- * Lease's resourceVersion, so two candidates cannot both win. A leader that cannot renew within
- * `renewDeadline` stops leading. Release on shutdown empties `holderIdentity` so a standby takes
- * over at once.
+ * Lease when it is free, or when the record has not changed for `leaseDurationSeconds` as
+ * measured on the candidate's OWN clock from the moment it last saw the record change. The
+ * holder's `renewTime` is never compared with the local clock, so clock skew between nodes
+ * cannot make a live Lease look expired. Every write uses the Lease's resourceVersion, so two
+ * candidates cannot both win. A leader that cannot renew within `renewDeadline` (its own clock)
+ * stops leading. Release on shutdown empties `holderIdentity` so a standby takes over at once.
  */
 import { type KubeClient, KubeError, paths } from './kube.js';
 
@@ -19,9 +21,11 @@ export interface LeaderOptions {
   onStartedLeading: () => void;
   onStoppedLeading: () => void;
   log?: (msg: string, extra?: Record<string, unknown>) => void;
+  /** The local clock, ms since the epoch (injectable for tests). Default `Date.now`. */
+  now?: () => number;
 }
 
-interface Lease {
+export interface Lease {
   apiVersion: 'coordination.k8s.io/v1';
   kind: 'Lease';
   metadata: { name: string; namespace: string; resourceVersion?: string };
@@ -34,6 +38,31 @@ interface Lease {
   };
 }
 
+/** What a candidate last saw of the Lease, and when (on its own clock). */
+export interface LeaseObservation {
+  /** The record's content (spec), serialised; a change of any field counts as a renewal. */
+  record: string;
+  /** Local time (ms) at which this content was first seen. */
+  at: number;
+}
+
+/**
+ * Whether another holder's Lease is still valid, judged as client-go does: by when this process
+ * last saw the record change (`observed.at`, its own clock) plus the record's lease duration —
+ * never by the holder's `renewTime`, which was written with the holder's clock.
+ */
+export function leaseHeldByOther(
+  spec: Lease['spec'],
+  observed: LeaseObservation,
+  nowMs: number,
+  identity: string,
+): boolean {
+  const holder = spec.holderIdentity ?? '';
+  if (holder === '' || holder === identity) return false;
+  const durationMs = (spec.leaseDurationSeconds ?? 15) * 1000;
+  return observed.at + durationMs > nowMs;
+}
+
 /** metav1.MicroTime wants exactly six fractional digits. */
 export function microTime(d: Date): string {
   return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
@@ -44,6 +73,8 @@ export class LeaderElector {
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private lastRenew = 0;
+  private observed: LeaseObservation | undefined;
+  private readonly now: () => number;
   private readonly leaseMs: number;
   private readonly renewDeadlineMs: number;
   private readonly retryMs: number;
@@ -52,6 +83,7 @@ export class LeaderElector {
     this.leaseMs = o.leaseDurationMs ?? 15_000;
     this.renewDeadlineMs = o.renewDeadlineMs ?? 10_000;
     this.retryMs = o.retryPeriodMs ?? 2_000;
+    this.now = o.now ?? Date.now;
   }
 
   get isLeader(): boolean {
@@ -72,8 +104,9 @@ export class LeaderElector {
   private async tick(): Promise<void> {
     try {
       const ok = await this.tryAcquireOrRenew();
+      if (this.stopped) return; // stop() or release() while the request was in flight
       if (ok) {
-        this.lastRenew = Date.now();
+        this.lastRenew = this.now();
         if (!this.leading) {
           this.leading = true;
           this.o.log?.('became leader', { lease: this.o.name, identity: this.o.identity });
@@ -81,7 +114,8 @@ export class LeaderElector {
         }
       } else if (this.leading) this.lose('another holder has the lease');
     } catch (err) {
-      if (this.leading && Date.now() - this.lastRenew > this.renewDeadlineMs)
+      if (this.stopped) return;
+      if (this.leading && this.now() - this.lastRenew > this.renewDeadlineMs)
         this.lose(`renew failed: ${(err as Error).message}`);
     }
     this.schedule();
@@ -95,7 +129,8 @@ export class LeaderElector {
 
   private async tryAcquireOrRenew(): Promise<boolean> {
     const { client, namespace, name, identity } = this.o;
-    const now = new Date();
+    const nowMs = this.now();
+    const now = new Date(nowMs);
     const lease = await client.get<Lease>(paths.lease(namespace, name));
     const spec = {
       holderIdentity: identity,
@@ -104,26 +139,25 @@ export class LeaderElector {
     };
     if (!lease) {
       try {
-        await client.request('POST', paths.leases(namespace), {
+        const created = await client.request<Lease>('POST', paths.leases(namespace), {
           apiVersion: 'coordination.k8s.io/v1',
           kind: 'Lease',
           metadata: { name, namespace },
           spec: { ...spec, acquireTime: microTime(now), leaseTransitions: 0 },
         });
+        if (created?.spec) this.observed = { record: JSON.stringify(created.spec), at: nowMs };
         return true;
       } catch (err) {
         if (err instanceof KubeError && err.status === 409) return false;
         throw err;
       }
     }
-    const holder = lease.spec.holderIdentity ?? '';
-    const renewed = lease.spec.renewTime ? Date.parse(lease.spec.renewTime) : 0;
-    const duration = (lease.spec.leaseDurationSeconds ?? 15) * 1000;
-    const expired = renewed + duration < now.getTime();
-    if (holder !== identity && holder !== '' && !expired) return false;
-    const taking = holder !== identity;
+    const record = JSON.stringify(lease.spec);
+    if (this.observed?.record !== record) this.observed = { record, at: nowMs };
+    if (leaseHeldByOther(lease.spec, this.observed, nowMs, identity)) return false;
+    const taking = (lease.spec.holderIdentity ?? '') !== identity;
     try {
-      await client.request('PUT', paths.lease(namespace, name), {
+      const written = await client.request<Lease>('PUT', paths.lease(namespace, name), {
         ...lease,
         spec: {
           ...lease.spec,
@@ -133,11 +167,22 @@ export class LeaderElector {
             : {}),
         },
       });
+      if (written?.spec) this.observed = { record: JSON.stringify(written.spec), at: nowMs };
       return true;
     } catch (err) {
       if (err instanceof KubeError && err.status === 409) return false; // someone else wrote first
       throw err;
     }
+  }
+
+  /**
+   * Stops campaigning without touching the Lease: a standby takes over once the Lease expires
+   * (what a crashed process looks like to the others). Calls `onStoppedLeading` if leading.
+   */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.leading) this.lose('stopped');
   }
 
   /** Stops campaigning; if leading, empties holderIdentity so a standby can take over at once. */
@@ -155,7 +200,7 @@ export class LeaderElector {
             ...lease.spec,
             holderIdentity: '',
             leaseDurationSeconds: 1,
-            renewTime: microTime(new Date()),
+            renewTime: microTime(new Date(this.now())),
           },
         });
       }

@@ -5,9 +5,11 @@
  * STRATA_REFRESH_INTERVAL, STRATA_REFRESH_JITTER_PERCENT; STRATA_LEADER_ELECTION,
  * STRATA_LEADER_ELECTION_ID, STRATA_LEADER_ELECTION_NAMESPACE (or POD_NAMESPACE),
  * STRATA_LEASE_DURATION, STRATA_RENEW_DEADLINE, STRATA_RETRY_PERIOD, POD_NAME;
- * STRATA_WATCH_NAMESPACES; STRATA_LOG_LEVEL; STRATA_HEALTH_PORT; STRATA_CONCURRENCY.
+ * STRATA_WATCH_NAMESPACES; STRATA_LOG_LEVEL; STRATA_HEALTH_PORT, STRATA_HEALTH_HOST;
+ * STRATA_METRICS_PORT, STRATA_METRICS_HOST; STRATA_CONCURRENCY.
  * /healthz, /readyz and /metrics are served on STRATA_HEALTH_PORT (default 8081) and, when
- * STRATA_METRICS_PORT differs, /metrics there too.
+ * STRATA_METRICS_PORT differs, /metrics there too. The *_HOST settings choose the address each
+ * listener binds (default: every interface).
  */
 import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -65,8 +67,12 @@ export function operatorFromEnv(env: NodeJS.ProcessEnv = process.env): Operator 
         }
       : {}),
     httpPort: Number(env.STRATA_HEALTH_PORT ?? '8081'),
+    ...(env.STRATA_HEALTH_HOST ? { httpHost: env.STRATA_HEALTH_HOST } : {}),
     ...(env.STRATA_METRICS_ENABLED !== 'false' && env.STRATA_METRICS_PORT
-      ? { metricsPort: Number(env.STRATA_METRICS_PORT) }
+      ? {
+          metricsPort: Number(env.STRATA_METRICS_PORT),
+          ...(env.STRATA_METRICS_HOST ? { metricsHost: env.STRATA_METRICS_HOST } : {}),
+        }
       : {}),
   });
 }

@@ -87,6 +87,12 @@ export function createMetrics(sources: MetricSources = {}) {
       labelNames: ['namespace', 'name'],
       registers: [registry],
     }),
+    refreshes: new Counter({
+      name: 'strata_refreshes_total',
+      help: 'Periodic refreshes (sources re-read from AWS in one batch), by refresh interval',
+      labelNames: ['interval'],
+      registers: [registry],
+    }),
     leader: new Gauge({ name: 'strata_leader', help: '1 when this instance leads', registers: [registry] }),
   };
   return m;

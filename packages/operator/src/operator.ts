@@ -13,7 +13,6 @@ import { kubeClient } from './kube.js';
 import { LeaderElector } from './leader.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { SqsConsumer } from './sqs.js';
-import { jittered } from './status.js';
 
 export interface OperatorOptions {
   kubeConfig: KubeConfig;
@@ -22,7 +21,9 @@ export interface OperatorOptions {
   logger?: Logger;
   namespaces?: string[];
   concurrency?: number;
+  /** Refresh interval of a SecretSync whose spec gives none. Default 1h. */
   defaultRefreshMs?: number;
+  /** ± jitter on each periodic refresh, as a fraction. Default 0.1. */
   jitter?: number;
   sqs?: {
     queueUrl: string;
@@ -41,8 +42,12 @@ export interface OperatorOptions {
   };
   /** Port for /healthz, /readyz and /metrics (0 = any free port; undefined = no server). */
   httpPort?: number;
+  /** Address that listener binds (an IP or host name). Default: every interface (IPv6 and IPv4). */
+  httpHost?: string;
   /** A second port serving /metrics (the chart's metrics Service), when it differs. */
   metricsPort?: number;
+  /** Address the metrics listener binds. Default: every interface. */
+  metricsHost?: string;
 }
 
 export class Operator {
@@ -52,7 +57,8 @@ export class Operator {
   readonly logger: Logger;
   private readonly leader: LeaderElector | undefined;
   private readonly sqs: SqsConsumer | undefined;
-  private refreshTimer: NodeJS.Timeout | undefined;
+  /** The SQS consumer's last poll, finishing after leadership ended (its messages go back). */
+  private sqsDraining: Promise<void> | undefined;
   private servers: Server[] = [];
   private leading = false;
   private stopping = false;
@@ -85,6 +91,11 @@ export class Operator {
       ...(o.concurrency ? { concurrency: o.concurrency } : {}),
       ...(o.defaultRefreshMs ? { defaultRefreshMs: o.defaultRefreshMs } : {}),
       ...(o.jitter !== undefined ? { jitter: o.jitter } : {}),
+      onRefreshError: (err) =>
+        this.logger.warn(
+          { error: (err as Error).message },
+          'periodic refresh failed; retrying at its next turn',
+        ),
     });
     if (o.sqs) {
       const client =
@@ -122,6 +133,7 @@ export class Operator {
     return this.leading;
   }
 
+  /** The leader consumes events, reconciles, and runs the periodic (batched) refresh. */
   private startLeading(): void {
     if (this.stopping || this.leading) return;
     this.leading = true;
@@ -134,36 +146,23 @@ export class Operator {
       );
   }
 
-  /** Every default refresh interval (± jitter) all sources are re-read in one batch: the fallback when events are missed. */
-  private scheduleFullRefresh(): void {
-    this.refreshTimer = setTimeout(
-      () => {
-        if (!this.leading) return;
-        this.controller
-          .refreshAll()
-          .catch((err: unknown) => this.logger.warn({ error: (err as Error).message }, 'full refresh failed'))
-          .finally(() => {
-            if (this.leading) this.scheduleFullRefresh();
-          });
-      },
-      jittered(this.o.defaultRefreshMs ?? 3_600_000, this.o.jitter ?? 0.1),
-    );
-    this.refreshTimer.unref();
-  }
-
+  /**
+   * Stops the periodic refresh and the workers (in-flight reconciles finish). The SQS consumer
+   * starts no new poll; its poll in flight finishes in the background and hands what it brings
+   * back to the queue (`sqsDraining`), so leadership can pass on without waiting for it.
+   */
   private async stopLeading(): Promise<void> {
     if (!this.leading) return;
     this.leading = false;
-    if (this.refreshTimer) clearTimeout(this.refreshTimer);
     this.metrics.leader.set(0);
-    await this.sqs?.stop();
+    if (this.sqs) this.sqsDraining = this.sqs.stop();
     await this.controller.stopWorkers();
   }
 
   async start(): Promise<void> {
-    if (this.o.httpPort !== undefined) this.httpPort = await this.listen(this.o.httpPort);
+    if (this.o.httpPort !== undefined) this.httpPort = await this.listen(this.o.httpPort, this.o.httpHost);
     if (this.o.metricsPort !== undefined && this.o.metricsPort !== this.o.httpPort)
-      await this.listen(this.o.metricsPort);
+      await this.listen(this.o.metricsPort, this.o.metricsHost);
     await this.controller.start();
     if (this.leader) this.leader.start();
     else this.startLeading();
@@ -173,7 +172,7 @@ export class Operator {
     );
   }
 
-  private async listen(port: number): Promise<number> {
+  private async listen(port: number, host: string | undefined): Promise<number> {
     const server = createServer(async (req, res) => {
       const url = req.url ?? '/';
       if (url.startsWith('/healthz')) {
@@ -188,17 +187,25 @@ export class Operator {
       } else res.writeHead(404).end();
     });
     this.servers.push(server);
-    await new Promise<void>((resolve) => server.listen(port, resolve));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      if (host) server.listen(port, host, resolve);
+      else server.listen(port, resolve);
+    });
     return (server.address() as AddressInfo).port;
   }
 
-  /** Graceful: stop consuming events, finish in-flight reconciles, release the Lease. */
+  /**
+   * Graceful: stop consuming events, finish in-flight reconciles, release the Lease (a standby
+   * takes over at once), then wait for the last SQS poll to end and hand its messages back.
+   */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     this.logger.info('shutting down');
     await this.stopLeading();
     await this.leader?.release();
+    await this.sqsDraining;
     await this.controller.stop();
     this.resolver.close();
     await Promise.all(this.servers.map((srv) => new Promise<void>((resolve) => srv.close(() => resolve()))));

@@ -57,3 +57,62 @@ export function decode(data: Record<string, string> | undefined): Record<string,
     Object.entries(data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]),
   );
 }
+
+/**
+ * Installs the chart (replicaCount 2) unless another test file of this run already did: every
+ * operator test runs under the chart's ServiceAccount and RBAC.
+ */
+export async function ensureChart(): Promise<void> {
+  const list = JSON.parse(await helm(['list', '--namespace', RELEASE_NS, '-o', 'json'])) as Array<{
+    name: string;
+  }>;
+  if (list.some((r) => r.name === RELEASE)) return;
+  await helm([
+    'install',
+    RELEASE,
+    CHART,
+    '--namespace',
+    RELEASE_NS,
+    '--create-namespace',
+    '--set',
+    'replicaCount=2',
+  ]);
+}
+
+/** The sum of a metric's series in Prometheus text, optionally only those with these labels. */
+export function promValue(text: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? ([0-9.eE+-]+|NaN)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const got = Object.fromEntries(
+      [...(m[2] ?? '').matchAll(/([a-zA-Z_]\w*)="([^"]*)"/g)].map((x) => [x[1], x[2]]),
+    );
+    if (Object.entries(labels).every(([k, v]) => got[k] === v)) sum += Number(m[3]);
+  }
+  return sum;
+}
+
+/** GET a path of an operator's health/metrics listener. */
+export async function scrape(port: number, path = '/metrics', host = '127.0.0.1'): Promise<string> {
+  const res = await fetch(`http://${host.includes(':') ? `[${host}]` : host}:${port}${path}`);
+  if (!res.ok) throw new Error(`GET ${path}: HTTP ${res.status}`);
+  return res.text();
+}
+
+/**
+ * Deletes namespaces and waits until they are gone, so the SecretSyncs in them cannot reach an
+ * operator that a later test file starts cluster-wide.
+ */
+export async function deleteNamespaces(...names: string[]): Promise<void> {
+  const { core } = admin();
+  for (const name of names) await core.deleteNamespace({ name }).catch(() => {});
+  const gone = async (name: string) =>
+    core.readNamespace({ name }).then(
+      () => false,
+      () => true,
+    );
+  const deadline = Date.now() + 60_000;
+  for (const name of names)
+    while (Date.now() < deadline && !(await gone(name))) await new Promise((r) => setTimeout(r, 250));
+}

@@ -20,6 +20,7 @@ import {
   CHART,
   capturedLogger,
   decode,
+  ensureChart,
   helm,
   LEASE,
   operatorKubeConfig,
@@ -141,16 +142,7 @@ beforeAll(async () => {
 
   // Kubernetes side: the chart, namespaces, a policy granting team-a only, a workload to roll
   await helm(['lint', CHART]);
-  await helm([
-    'install',
-    RELEASE,
-    CHART,
-    '--namespace',
-    RELEASE_NS,
-    '--create-namespace',
-    '--set',
-    'replicaCount=2',
-  ]);
+  await ensureChart();
   for (const name of [NS, DENIED_NS]) await core.createNamespace({ body: { metadata: { name } } });
   await custom.createClusterCustomObject({
     group: 'strata.dev',

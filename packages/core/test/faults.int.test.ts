@@ -75,8 +75,11 @@ describe('retries and failure handling through the fault proxy', () => {
     p.configure({ rules: [{ fault: 'error5xx', status: 503 }] });
     const again = await r.loadHierarchy(LEVELS);
     expect(again.entries.get('k3')?.value).toBe('v3');
-    // the background refresh fails; the value stays, and the hook hears about it (no value in it)
-    await new Promise((res) => setTimeout(res, 100));
+    // the background refresh fails; the value stays, and the hook hears about it (no value in it).
+    // Wait for the hook rather than a fixed time: under load the failing refresh takes longer.
+    for (let waited = 0; failures.length === 0 && waited < 15_000; waited += 50) {
+      await new Promise((res) => setTimeout(res, 50));
+    }
     const third = await r.loadHierarchy(LEVELS);
     expect(third.entries.get('k3')?.value).toBe('v3');
     expect(failures.length).toBeGreaterThan(0);

@@ -7,6 +7,7 @@
  */
 import { createResolver, isStrataError, StrataError } from '@strata/core';
 import { collectEnv, resolveEnv } from './env.js';
+import { describeForeignError } from './foreign-error.js';
 
 try {
   const env = collectEnv({
@@ -35,7 +36,6 @@ try {
   for (const [k, v] of Object.entries(resolved)) process.env[k] = v;
   resolver.close();
 } catch (err) {
-  // not ours: cut short (it could say anything)
-  process.stderr.write(`strata: ${isStrataError(err) ? err.message : String(err).slice(0, 200)}\n`);
+  process.stderr.write(`strata: ${isStrataError(err) ? err.message : describeForeignError(err)}\n`);
   process.exit(78);
 }

@@ -203,7 +203,23 @@ export function parseYamlText(text: string, origin: string): unknown {
       }
     },
   });
-  return doc.toJS();
+  return toPlain(doc, origin);
+}
+
+/**
+ * `doc.toJS()` with its errors made ours: an alias without its anchor (or an alias bomb) throws a
+ * message that quotes the alias name, which is text from the file and may be a secret.
+ */
+function toPlain(doc: ReturnType<typeof parseDocument>, origin: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: 10_000 });
+  } catch {
+    throw new StrataError(
+      'INVALID_INPUT',
+      `${origin} is not valid YAML/JSON (an alias without its anchor, or too many aliases)`,
+      { source: origin },
+    );
+  }
 }
 
 /**
@@ -364,7 +380,7 @@ function writeLocalParameter(path: string, name: string, p: LocalParameter): voi
       { source: path },
     );
   }
-  const plain = doc.toJS() as Record<string, unknown> | null;
+  const plain = toPlain(doc, `local tree ${path}`) as Record<string, unknown> | null;
   const params = isPlainMapping(plain?.parameters) ? plain.parameters : {};
   const at = locate(params, name);
   const keyPath = ['parameters', ...at];

@@ -27,6 +27,7 @@ import {
 } from '@strata/core';
 import { Command, CommanderError } from 'commander';
 import { collectEnv, resolveEnv } from '../env.js';
+import { describeForeignError } from '../foreign-error.js';
 import { buildIamPolicy } from '../iam.js';
 import { MASK, maskedCopy } from '../mask.js';
 import { runChild } from './exec.js';
@@ -725,8 +726,7 @@ export async function main(argv: string[]): Promise<number> {
       else err(`strata: ${e.message}`);
       return (e as { exitCode?: number }).exitCode ?? exitCodeFor(e.code, e.issues);
     }
-    // not ours: cut short (it could say anything)
-    err(`strata: unexpected error: ${(e instanceof Error ? e.message : String(e)).slice(0, 200)}`);
+    err(`strata: ${describeForeignError(e)}`);
     return EXIT.FAILED;
   } finally {
     run.close();

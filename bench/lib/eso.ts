@@ -99,6 +99,7 @@ export function esoArgs(o: EsoLaunch): string[] {
     '--enable-cluster-external-secret-reconciler=false',
     '--enable-push-secret-reconciler=false',
     '--enable-cluster-push-secret-reconciler=false',
+    '--experimental-enable-aws-session-cache=true',
     '--loglevel=error',
   ];
 }

@@ -28,8 +28,8 @@
  * ESO's --concurrent; default 16 = Strata's default), BENCH_NO_WRITE=1 (print only).
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -37,6 +37,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import * as k8s from '@kubernetes/client-node';
+import { kubeClient } from '@strata/operator';
 import { rotationQueue } from '../test/env/aws.js';
 import { type FaultProxy, startFaultProxy } from '../test/env/fault-proxy.js';
 import { type EnvState, envVars, startEnv, stopEnv } from '../test/env/index.js';
@@ -146,9 +147,16 @@ function kubeCounts(a: Map<string, number>, b: Map<string, number>): KubeCounts 
 }
 
 async function scrape(url: string): Promise<string> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-  if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
-  return res.text();
+  for (let i = 1; ; i++) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(15_000) });
+      if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
+      return await res.text();
+    } catch (err) {
+      if (i >= 4) throw new Error(`GET ${url}: ${(err as Error).message} (${i} attempts)`);
+      await sleep(1000 * i);
+    }
+  }
 }
 
 const valueCalls = (calls: Record<string, number>) =>
@@ -228,8 +236,7 @@ function helmValues(metricsPort: number, healthPort: number, queueUrl: string): 
     'metrics.host=127.0.0.1',
     '--set',
     `health.port=${healthPort}`,
-    '--set',
-    'health.host=127.0.0.1',
+    // (the chart refuses a loopback health.host: the kubelet probes the pod IP)
   ];
 }
 
@@ -345,21 +352,24 @@ async function measurePeer(peer: Peer, tracker: SecretTracker, round: number, qu
       const refreshes = (m: string) => promSum(m, 'strata_refreshes_total');
       const base = refreshes(await scrape(peer.launched.metricsUrl));
       const until = async (n: number) => {
-        const deadline = now() + REFRESH_MS * 2;
+        const deadline = now() + REFRESH_MS * (REFRESHES + 3);
         for (;;) {
           const m = await scrape(peer.launched.metricsUrl);
           if (refreshes(m) >= n || now() > deadline) return m;
           await sleep(100);
         }
       };
-      const ma = await until(base + 1);
+      await until(base + 1);
+      // let that refresh's reconciles finish: the window then holds exactly the next REFRESHES
+      await waitQuiet(peer, 120_000);
+      const ma = await scrape(peer.launched.metricsUrl);
       const ka = await apiserverCounts();
       const pa = proxy!.counts().calls;
       const ta = now();
       const mb = await until(refreshes(ma) + REFRESHES);
-      await waitQuiet(peer, 60_000);
-      const kb = await apiserverCounts();
       const pb = proxy!.counts().calls;
+      await waitQuiet(peer, 120_000);
+      const kb = await apiserverCounts();
       const n = refreshes(mb) - refreshes(ma);
       const metricCalls = diffRec(peer.awsCalls(ma), peer.awsCalls(mb));
       steady = {
@@ -607,41 +617,32 @@ async function setup(): Promise<{ clients: Clients; queueUrl: string; esoStores?
       },
     });
   }
+  const seed = kubeClient(kc);
   for (const peer of PEERS) {
     const t = now();
     log(`creating ${RES.length} ${peer === 'strata' ? 'SecretSyncs' : 'ExternalSecrets'}`);
+    // seeding only: a keep-alive client (client-node opens a TLS connection per request)
     await pool(RES, 24, (r) => {
       const namespace = namespaceName(PREFIX[peer], r.ns);
       return retry(() =>
         peer === 'strata'
-          ? custom.createNamespacedCustomObject({
-              group: 'strata.dev',
-              version: 'v1alpha1',
-              namespace,
-              plural: 'secretsyncs',
-              body: {
-                apiVersion: 'strata.dev/v1alpha1',
-                kind: 'SecretSync',
-                metadata: { name: r.name, namespace },
-                spec: secretSyncSpec(r, REFRESH),
-              },
+          ? seed.request('POST', `/apis/strata.dev/v1alpha1/namespaces/${namespace}/secretsyncs`, {
+              apiVersion: 'strata.dev/v1alpha1',
+              kind: 'SecretSync',
+              metadata: { name: r.name, namespace },
+              spec: secretSyncSpec(r, REFRESH),
             })
-          : custom.createNamespacedCustomObject({
-              group: 'external-secrets.io',
-              version: 'v1',
-              namespace,
-              plural: 'externalsecrets',
-              body: {
-                apiVersion: 'external-secrets.io/v1',
-                kind: 'ExternalSecret',
-                metadata: { name: r.name, namespace },
-                spec: externalSecretSpec(r, REFRESH, esoStores!),
-              },
+          : seed.request('POST', `/apis/external-secrets.io/v1/namespaces/${namespace}/externalsecrets`, {
+              apiVersion: 'external-secrets.io/v1',
+              kind: 'ExternalSecret',
+              metadata: { name: r.name, namespace },
+              spec: externalSecretSpec(r, REFRESH, esoStores!),
             }),
       );
     });
     log(`  created in ${Math.round(now() - t)} ms`);
   }
+  seed.close();
   return { clients: { sm, events }, queueUrl, ...(esoStores ? { esoStores } : {}) };
 }
 
@@ -678,8 +679,9 @@ async function main(): Promise<void> {
   const load0 = loadavg();
   env = await startEnv({ components: ['aws', 'kube'], log });
   Object.assign(process.env, envVars(env, join(env.workDir, 'state.json')));
-  const workDir = join(env.workDir, 'scale');
-  mkdirSync(workDir, { recursive: true });
+  // the peers' logs outlive the environment (kept in the OS temp folder)
+  const workDir = mkdtempSync(join(tmpdir(), 'strata-scale-'));
+  log(`peer logs in ${workDir}`);
   proxy = await startFaultProxy(env.aws!.endpoint);
   proxy.configure({ latencyMs: 0 });
   const trackers: Record<string, SecretTracker> = {};

@@ -12,7 +12,8 @@ CACHE="${STRATA_CACHE_DIR:-$HOME/.cache/strata}"
 OUT="$CACHE/eso-$VERSION"
 MODULE=github.com/external-secrets/external-secrets
 
-if [ -x "$OUT/bin/external-secrets" ] && [ -f "$OUT/crds/external-secrets.io_externalsecrets.yaml" ]; then
+if [ -x "$OUT/bin/external-secrets" ] && [ -f "$OUT/crds/external-secrets.io_externalsecrets.yaml" ] \
+  && [ -f "$OUT/crds/generators.external-secrets.io_generatorstates.yaml" ]; then
   echo "ESO $VERSION already built: $OUT/bin/external-secrets"
   exit 0
 fi
@@ -24,9 +25,13 @@ SRC=$(go mod download -json "$MODULE@$VERSION" | sed -n 's/^[[:space:]]*"Dir": "
 [ -n "$SRC" ] && [ -f "$SRC/go.mod" ] || { echo "go mod download of $MODULE@$VERSION gave no source" >&2; exit 1; }
 
 # Build in the (read-only) module folder: go.mod and go.sum there are used as shipped.
-( cd "$SRC" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false nice -n "${ESO_NICE:-15}" \
-    go build -trimpath -ldflags "-s -w" -o "$OUT/bin/external-secrets.tmp" . )
-mv "$OUT/bin/external-secrets.tmp" "$OUT/bin/external-secrets"
-cp "$SRC"/config/crds/bases/external-secrets.io_*.yaml "$OUT/crds/"
+if [ ! -x "$OUT/bin/external-secrets" ]; then
+  ( cd "$SRC" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false nice -n "${ESO_NICE:-15}" \
+      go build -trimpath -ldflags "-s -w" -o "$OUT/bin/external-secrets.tmp" . )
+  mv "$OUT/bin/external-secrets.tmp" "$OUT/bin/external-secrets"
+fi
+# Every CRD the controller watches: external-secrets.io and generators.external-secrets.io (the
+# manager stops when a watched kind, such as GeneratorState, has no CRD).
+cp "$SRC"/config/crds/bases/*external-secrets.io_*.yaml "$OUT/crds/"
 echo "$VERSION" > "$OUT/VERSION"
 echo "built $OUT/bin/external-secrets"

@@ -23,7 +23,7 @@ export function esoDir(): string {
 
 export const esoBinary = () => join(esoDir(), 'bin', 'external-secrets');
 
-/** Applies ESO's CRDs (external-secrets.io group) and waits until they are established. */
+/** Applies ESO's CRDs (external-secrets.io and generators.external-secrets.io) and waits until they are established. */
 export async function applyEsoCrds(kc: k8s.KubeConfig): Promise<string[]> {
   const dir = join(esoDir(), 'crds');
   if (!existsSync(dir)) throw new Error(`ESO CRDs not found in ${dir}: run bench/eso/build.sh first`);

@@ -201,6 +201,7 @@ async function startStrata(workDir: string, metricsPort: number, healthPort: num
     workDir,
     repoRoot: ROOT,
     metricsPort,
+    values: helmValueObject(metricsPort, healthPort, queueUrl),
     // A pod gets these from IRSA / the pod identity webhook; the chart does not set credentials.
     extraEnv: {
       AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
@@ -218,6 +219,22 @@ async function startStrata(workDir: string, metricsPort: number, healthPort: num
     queueDepth: (m) => promSum(m, 'strata_queue_depth'),
   } as Peer;
   return peer;
+}
+
+/** The same values as an object, for the container launcher (which picks its own ports). */
+function helmValueObject(_metricsPort: number, _healthPort: number, queueUrl: string): Record<string, unknown> {
+  return {
+    replicaCount: 1,
+    aws: { region: REGION, endpoint: proxy!.endpoint },
+    sqs: { queueUrl },
+    metrics: { host: '127.0.0.1' },
+    // A pod gets AWS credentials from IRSA / the pod identity webhook; here through the chart's extraEnv.
+    extraEnv: [
+      { name: 'AWS_ACCESS_KEY_ID', value: CREDENTIALS.accessKeyId },
+      { name: 'AWS_SECRET_ACCESS_KEY', value: CREDENTIALS.secretAccessKey },
+      ...(process.env.BENCH_SCALE_CONCURRENCY ? [{ name: 'STRATA_CONCURRENCY', value: String(CONCURRENCY) }] : []),
+    ],
+  };
 }
 
 function helmValues(metricsPort: number, healthPort: number, queueUrl: string): string[] {
@@ -594,7 +611,7 @@ async function setup(): Promise<{ clients: Clients; queueUrl: string; esoStores?
   ]);
   let esoStores: { ssm: string; secretsManager: string } | undefined;
   if (PEERS.includes('eso')) {
-    log(`applying ESO ${ESO_VERSION} CRDs from its module source; two ClusterSecretStores`);
+    log(`applying ESO ${ESO_VERSION} CRDs (its deploy/crds/bundle.yaml); two ClusterSecretStores`);
     await applyEsoCrds(kc);
     esoStores = await createEsoStores(kc, REGION);
   }

@@ -4,7 +4,7 @@
 # No ESO code is committed to this repository. ESO's go.mod has a replace line
 # (github.com/Masterminds/sprig/v3 => github.com/external-secrets/sprig/v3), which `go install
 # module@version` refuses, so this builds inside the module's own downloaded source, where the
-# replace applies. Its CRDs are copied from the same source. Takes ~5 min on 2 cores.
+# replace applies. Its CRDs (deploy/crds/bundle.yaml) are copied from the same source. Takes ~5 min on 2 cores.
 # Bench only: never run in CI.
 set -euo pipefail
 VERSION="${ESO_VERSION:-v0.16.2}"
@@ -12,8 +12,7 @@ CACHE="${STRATA_CACHE_DIR:-$HOME/.cache/strata}"
 OUT="$CACHE/eso-$VERSION"
 MODULE=github.com/external-secrets/external-secrets
 
-if [ -x "$OUT/bin/external-secrets" ] && [ -f "$OUT/crds/external-secrets.io_externalsecrets.yaml" ] \
-  && [ -f "$OUT/crds/generators.external-secrets.io_generatorstates.yaml" ]; then
+if [ -x "$OUT/bin/external-secrets" ] && [ -f "$OUT/crds/bundle.yaml" ]; then
   echo "ESO $VERSION already built: $OUT/bin/external-secrets"
   exit 0
 fi
@@ -30,8 +29,10 @@ if [ ! -x "$OUT/bin/external-secrets" ]; then
       go build -trimpath -ldflags "-s -w" -o "$OUT/bin/external-secrets.tmp" . )
   mv "$OUT/bin/external-secrets.tmp" "$OUT/bin/external-secrets"
 fi
-# Every CRD the controller watches: external-secrets.io and generators.external-secrets.io (the
-# manager stops when a watched kind, such as GeneratorState, has no CRD).
-cp "$SRC"/config/crds/bases/*external-secrets.io_*.yaml "$OUT/crds/"
+# Every CRD the controller watches, as ESO ships them to users (deploy/crds/bundle.yaml:
+# external-secrets.io and generators.external-secrets.io, no conversion webhook). The manager
+# stops when a watched kind, such as GeneratorState, has no CRD.
+rm -f "$OUT"/crds/*.yaml
+cp "$SRC/deploy/crds/bundle.yaml" "$OUT/crds/bundle.yaml"
 echo "$VERSION" > "$OUT/VERSION"
 echo "built $OUT/bin/external-secrets"

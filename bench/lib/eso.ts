@@ -23,10 +23,10 @@ export function esoDir(): string {
 
 export const esoBinary = () => join(esoDir(), 'bin', 'external-secrets');
 
-/** Applies ESO's CRDs (external-secrets.io and generators.external-secrets.io) and waits until they are established. */
+/** Applies ESO's CRD bundle (external-secrets.io and generators.external-secrets.io) and waits until they are established. */
 export async function applyEsoCrds(kc: k8s.KubeConfig): Promise<string[]> {
   const dir = join(esoDir(), 'crds');
-  if (!existsSync(dir)) throw new Error(`ESO CRDs not found in ${dir}: run bench/eso/build.sh first`);
+  if (!existsSync(join(dir, 'bundle.yaml'))) throw new Error(`ESO CRDs not found in ${dir}: run bench/eso/build.sh first`);
   const api = k8s.KubernetesObjectApi.makeApiClient(kc);
   const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
   const names: string[] = [];

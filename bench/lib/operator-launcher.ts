@@ -11,11 +11,20 @@
  * Launchers (pluggable, `BENCH_SCALE_LAUNCHER`):
  * - `host`: `node packages/operator/dist/bin.js` as a child process (the image's entry point, run
  *   on the host). Memory = the process's RSS (/proc/PID/status VmRSS).
- * - `container`: not available in this branch; see the report (the image work lands separately).
+ * - `container`: the operator image (issue 12) run with podman the way the kubelet runs the
+ *   chart's Pod — the Pod runner of the test environment (`test/env/pod.ts`, `OperatorPod`):
+ *   securityContext, memory limit, the ServiceAccount token projected at
+ *   /var/run/secrets/kubernetes.io/serviceaccount, in-cluster config. `BENCH_SCALE_IMAGE` names
+ *   the image (default: the newest `localhost/strata-operator` image podman has; this benchmark
+ *   never builds one); `BENCH_SCALE_POD_MODULE` overrides where the runner is loaded from.
+ *   Memory = RSS of the container's operator process (its PID 1, seen from the host); the
+ *   container runs with the chart's memory limit, so going over it is an OOM kill, reported.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 
 export interface ChartContainer {
@@ -104,6 +113,8 @@ export interface LaunchOptions {
   extraEnv: Record<string, string>;
   metricsPort: number;
   podName?: string;
+  /** The same chart values as an object (the container launcher renders the chart itself). */
+  values: Record<string, unknown>;
 }
 
 export async function launchHost(o: LaunchOptions): Promise<LaunchedOperator> {
@@ -153,11 +164,70 @@ export async function launchHost(o: LaunchOptions): Promise<LaunchedOperator> {
   };
 }
 
+interface PodLike {
+  port(name: string): number;
+  state(): Promise<{ running: boolean; exitCode: number; pid: number; oomKilled: boolean }>;
+  logs(): Promise<string>;
+  stop(graceSeconds?: number): Promise<number>;
+  remove(): Promise<void>;
+  container: { resources?: { limits?: Record<string, string> } };
+}
+
+/** The newest local operator image (built by the test environment), unless BENCH_SCALE_IMAGE names one. */
+function newestImage(): string {
+  if (process.env.BENCH_SCALE_IMAGE) return process.env.BENCH_SCALE_IMAGE;
+  const out = execFileSync(
+    'podman',
+    ['images', '--sort', 'created', '--format', '{{.Repository}}:{{.Tag}}', 'localhost/strata-operator'],
+    { encoding: 'utf8' },
+  );
+  const image = out.split('\n').find((l) => l.startsWith('localhost/strata-operator:'));
+  if (!image)
+    throw new Error('no localhost/strata-operator image: build it with the test environment (issue 12 image work)');
+  return image;
+}
+
+export async function launchContainer(o: LaunchOptions): Promise<LaunchedOperator> {
+  const modPath = process.env.BENCH_SCALE_POD_MODULE ?? join(o.repoRoot, 'test', 'env', 'pod.ts');
+  if (!existsSync(modPath))
+    throw new Error(`${modPath} not found: the container launcher needs the Pod runner of the test environment`);
+  const mod = (await import(pathToFileURL(modPath).href)) as {
+    OperatorPod: { start(opts: Record<string, unknown>): Promise<PodLike> };
+  };
+  const image = newestImage();
+  const name = o.podName ?? `strata-scale-${process.pid}`;
+  const pod = await mod.OperatorPod.start({ image, name, values: o.values });
+  const { pid } = await pod.state();
+  const imageId = execFileSync('podman', ['image', 'inspect', '--format', '{{.Id}}', image], { encoding: 'utf8' })
+    .trim()
+    .slice(0, 12);
+  let done = false;
+  let last: { exitCode: number; oomKilled: boolean } | undefined;
+  const logFile = join(o.workDir, `${name}.log`);
+  return {
+    launcher: 'container',
+    description: `podman container of ${image} (image ${imageId}) from the chart's Pod spec (Pod runner ${modPath})`,
+    pid,
+    metricsUrl: `http://127.0.0.1:${pod.port('metrics')}/metrics`,
+    memoryLimitBytes: memoryBytes(pod.container.resources?.limits?.memory),
+    memory: () => rssBytes(pid),
+    logFile,
+    exited: () => done || !existsSync(`/proc/${pid}`),
+    stop: async () => {
+      await pod.stop();
+      const st = await pod.state().catch(() => undefined);
+      last = st ? { exitCode: st.exitCode, oomKilled: st.oomKilled } : undefined;
+      writeFileSync(logFile, `${await pod.logs()}\n# exit ${JSON.stringify(last)}\n`);
+      await pod.remove();
+      done = true;
+    },
+  };
+}
+
 export async function launchOperator(kind: string, o: LaunchOptions): Promise<LaunchedOperator> {
   if (kind === 'host') return launchHost(o);
-  throw new Error(
-    `BENCH_SCALE_LAUNCHER=${kind}: only "host" is available in this branch (the container launcher needs the image work of issue 12)`,
-  );
+  if (kind === 'container') return launchContainer(o);
+  throw new Error(`BENCH_SCALE_LAUNCHER=${kind}: "host" or "container"`);
 }
 
 /** Prometheus text: sum of a metric's series whose labels include `labels`. */

@@ -12,6 +12,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
+import { kubeClient } from '@strata/operator';
 import { parseAllDocuments } from 'yaml';
 import { type LaunchedOperator, rssBytes } from './operator-launcher.js';
 
@@ -27,20 +28,21 @@ export const esoBinary = () => join(esoDir(), 'bin', 'external-secrets');
 export async function applyEsoCrds(kc: k8s.KubeConfig): Promise<string[]> {
   const dir = join(esoDir(), 'crds');
   if (!existsSync(join(dir, 'bundle.yaml'))) throw new Error(`ESO CRDs not found in ${dir}: run bench/eso/build.sh first`);
-  const api = k8s.KubernetesObjectApi.makeApiClient(kc);
+  // raw JSON: client-node's typed serializer drops `x-kubernetes-*` schema fields ESO relies on
+  const raw = kubeClient(kc);
   const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
   const names: string[] = [];
   for (const f of readdirSync(dir).filter((x) => x.endsWith('.yaml'))) {
     for (const doc of parseAllDocuments(readFileSync(join(dir, f), 'utf8'))) {
       const o = doc.toJS() as k8s.KubernetesObject | null;
       if (!o?.kind) continue;
-      await api.create(o).catch((err: unknown) => {
-        if (!String((err as Error).message).includes('AlreadyExists') && (err as { code?: number }).code !== 409)
-          throw err;
+      await raw.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', o).catch((err: unknown) => {
+        if (!/AlreadyExists|409/.test(String((err as Error).message))) throw err;
       });
       names.push(o.metadata!.name!);
     }
   }
+  raw.close();
   const deadline = Date.now() + 60_000;
   for (const name of names) {
     for (;;) {

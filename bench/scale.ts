@@ -138,7 +138,8 @@ function kubeCounts(a: Map<string, number>, b: Map<string, number>): KubeCounts 
   const byVerb: Record<string, number> = {};
   for (const [k, v] of diffCounts(a, b)) {
     const [verb, resource] = k.split(' ') as [string, string];
-    if (verb === 'WATCH' || verb === 'CONNECT' || resource === '' || resource === 'undefined') continue;
+    // non-resource requests (/api, /metrics …) left out
+    if (verb === 'WATCH' || verb === 'CONNECT' || !resource || resource === 'undefined' || resource.startsWith('/')) continue;
     byResource[k] = v;
     byVerb[verb] = (byVerb[verb] ?? 0) + v;
   }
@@ -306,7 +307,7 @@ async function waitQuiet(peer: Peer, timeoutMs: number): Promise<number> {
     const cur = await apiserverCounts();
     const k = kubeCounts(last, cur);
     const writes = Object.entries(k.byResource).filter(
-      ([key]) => !/^(GET|LIST) /.test(key) && !key.includes('leases'),
+      ([key]) => !/^(GET|LIST) /.test(key) && !key.includes('leases') && !key.includes(' endpoints'),
     );
     const depth = peer.queueDepth(await scrape(peer.launched.metricsUrl));
     if (writes.length > 0 || depth > 0) quietSince = now();
@@ -400,7 +401,7 @@ async function measurePeer(peer: Peer, tracker: SecretTracker, round: number, qu
         perRefreshMetric: sum(metricCalls) / n,
         sqs: Object.fromEntries(Object.entries(diffRec(pa, pb)).filter(([k]) => k.startsWith('sqs:'))),
         kube: kubeCounts(ka, kb),
-        secretWrites: promBy(mb, 'strata_secret_writes_total', 'action'),
+        secretWrites: diffRec(promBy(ma, 'strata_secret_writes_total', 'action'), promBy(mb, 'strata_secret_writes_total', 'action')),
       };
     } else {
       const ma = await scrape(peer.launched.metricsUrl);
@@ -460,7 +461,10 @@ async function measurePeer(peer: Peer, tracker: SecretTracker, round: number, qu
         endBytes: rss.at(-1)?.[1] ?? Number.NaN,
         limitBytes: peer.launched.memoryLimitBytes ?? null,
         samples: rss.length,
-        how: peer.launched.launcher === 'host' ? 'RSS of the process (/proc/PID/status VmRSS), every 500 ms' : 'cgroup memory.current',
+        how:
+          peer.launched.launcher === 'host'
+            ? 'RSS of the process (/proc/PID/status VmRSS), every 500 ms'
+            : "RSS of the container's operator process (its PID 1, /proc/PID/status VmRSS from the host), every 500 ms",
       },
     };
   } finally {
@@ -544,7 +548,7 @@ async function flapping(peer: Peer, tracker: SecretTracker, c: Clients): Promise
   }
   const last = truth.passwords.get(SECRET_IDS[s]!)!;
   const keys = deps.map((r) => targetKey(peer.prefix, r));
-  const timeout = peer.name === 'strata' ? 30_000 : REFRESH_MS * 2 + 30_000;
+  const timeout = peer.name === 'strata' ? 30_000 : REFRESH_MS + 30_000;
   const got = await tracker.waitFor(keys, (_k, d) => d[SECRET_KEY] === last, timeout);
   await waitQuiet(peer, peer.name === 'eso' ? 5_000 : 30_000);
   const kb = await apiserverCounts();
@@ -690,7 +694,7 @@ function processCount(): number {
 async function main(): Promise<void> {
   if (PEERS.includes('eso')) {
     log(`building ESO ${ESO_VERSION} if needed (bench/eso/build.sh)`);
-    execFileSync('bash', [join(HERE, 'eso', 'build.sh')], { stdio: 'inherit' });
+    execFileSync('bash', [join(HERE, 'eso', 'build.sh')], { stdio: ['ignore', 2, 2] });
   }
   const startedAt = new Date();
   const load0 = loadavg();

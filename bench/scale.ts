@@ -28,7 +28,7 @@
  * ESO's --concurrent; default 16 = Strata's default), BENCH_NO_WRITE=1 (print only).
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -781,6 +781,19 @@ async function main(): Promise<void> {
     },
     peers: results,
   };
+  // BENCH_SCALE_APPEND=bench/results/scale.json: this run's peers become further rounds of an
+  // earlier run (each run starts its own environment; interleaving peers across runs)
+  const appendTo = process.env.BENCH_SCALE_APPEND;
+  if (appendTo) {
+    const prev = JSON.parse(readFileSync(appendTo, 'utf8')) as ScaleResults;
+    const next = Math.max(...prev.peers.map((p) => p.round)) + 1;
+    for (const p of results) prev.peers.push({ ...p, round: next + p.round });
+    prev.config.rounds = Math.max(...prev.peers.map((p) => p.round)) + 1;
+    prev.config.appended = [...((prev.config.appended as string[] | undefined) ?? []), `${out.measuredAt} (${out.commit}, ${PEERS.join(',')}, fresh environment)`];
+    prev.shared.loadavgEnd = out.shared.loadavgEnd;
+    prev.wallMs += out.wallMs;
+    Object.assign(out, prev);
+  }
   const json = `${JSON.stringify(out, null, 2)}\n`;
   process.stdout.write(json);
   if (process.env.BENCH_NO_WRITE !== '1') {

@@ -160,7 +160,9 @@ export function scaleTables(r: ScaleResults): string {
   out.push(
     `Measured ${r.measuredAt.slice(0, 16).replace('T', ' ')} UTC at commit ${r.commit} on ${m.nproc} CPUs (${m.cpu}), ${m.memGiB} GiB, Node ${m.node}, kube-apiserver + etcd + kube-controller-manager v${m.k8s} (no kubelet), moto ${m.moto} (one process). ` +
       `**The machine was shared** (${r.shared.note}): 1/5/15-min load average ${r.shared.loadavgStart.map((x) => x.toFixed(2)).join(' / ')} at the start and ${r.shared.loadavgEnd.map((x) => x.toFixed(2)).join(' / ')} at the end (${r.shared.processes} processes). ` +
-      `Whole run ${sec(r.wallMs)}; the peers ran one after the other on the same servers (${peers.map((p) => NAME[p.peer]).join(' → ')}), never at the same time. Produced by \`bench/scale.ts\` → \`bench/results/scale.json\`.`,
+      `Whole run ${sec(r.wallMs)}; the peers ran one after the other on the same servers (${peers.map((p) => NAME[p.peer]).join(' → ')}), never at the same time` +
+      (r.config.appended ? ` (later rounds: ${(r.config.appended as string[]).join('; ')}; each in a fresh environment set up the same way)` : '') +
+      '. Produced by `bench/scale.ts` → `bench/results/scale.json`.',
   );
   out.push('');
   out.push(

@@ -244,7 +244,8 @@ export function scaleTables(r: ScaleResults): string {
 export function readmeTable(r: ScaleResults): string {
   const lb = r.workload.lowerBound.total;
   const rows = r.peers.map((p) => [
-    p.peer === 'strata' ? `Strata (${p.launcher} process)` : NAME[p.peer],
+    (p.peer === 'strata' ? (p.launcher === 'container' ? 'Strata (its container)' : 'Strata (host process)') : NAME[p.peer]) +
+      (Number(r.config.rounds) > 1 ? `, round ${p.round + 1}` : ''),
     p.start.missing === 0 ? sec(p.start.allCorrectMs) : `${n0(p.start.correct)}/${n0(r.workload.resources)} by ${sec(Number(r.config.startTimeoutMs ?? NaN))}`,
     `${n1(p.steady.perRefresh)} (${(p.steady.perRefresh / lb).toFixed(2)}×)`,
     writes(p.steady.kube, p.steady.refreshes),

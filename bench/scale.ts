@@ -34,7 +34,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  CreateSecretCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import * as k8s from '@kubernetes/client-node';
 import { kubeClient } from '@strata/operator';
@@ -47,17 +51,24 @@ import { MOTO_VERSION } from '../test/env/moto.js';
 import { freePort } from '../test/env/util.js';
 import { applyEsoCrds, createEsoStores, ESO_VERSION, esoBinary, launchEso } from './lib/eso.js';
 import { type LaunchedOperator, launchOperator, promBy, promSum } from './lib/operator-launcher.js';
-import { diffCounts, now, parseApiserverRequests, percentile, SecretTracker, sleep } from './lib/operator-probe.js';
+import {
+  diffCounts,
+  now,
+  parseApiserverRequests,
+  percentile,
+  SecretTracker,
+  sleep,
+} from './lib/operator-probe.js';
 import { machine } from './lib/report.js';
-import { renderScale, type ScaleResults, type PeerResult, type KubeCounts } from './scale/render.js';
+import { type KubeCounts, type PeerResult, renderScale, type ScaleResults } from './scale/render.js';
 import {
   dependentsOfSecret,
   externalSecretSpec,
   KEY_PAIRS,
   LOWER_BOUND,
+  NAMESPACE_COUNT,
   namespaceName,
   namespaces,
-  NAMESPACE_COUNT,
   PARAMS,
   RESOURCES,
   type ScaleResource,
@@ -97,7 +108,8 @@ const RES = RESOURCES.slice(0, Number(process.env.BENCH_SCALE_RESOURCES ?? RESOU
 const depsOf = (s: number) => dependentsOfSecret(s).filter((r) => r.index < RES.length);
 const ESO_LABEL = 'reconcile.external-secrets.io/managed';
 
-const log = (msg: string) => process.stderr.write(`[bench:scale ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+const log = (msg: string) =>
+  process.stderr.write(`[bench:scale ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 const run = promisify(execFile);
 
 let env: EnvState | undefined;
@@ -139,7 +151,14 @@ function kubeCounts(a: Map<string, number>, b: Map<string, number>): KubeCounts 
   for (const [k, v] of diffCounts(a, b)) {
     const [verb, resource] = k.split(' ') as [string, string];
     // non-resource requests (/api, /metrics …) left out
-    if (verb === 'WATCH' || verb === 'CONNECT' || !resource || resource === 'undefined' || resource.startsWith('/')) continue;
+    if (
+      verb === 'WATCH' ||
+      verb === 'CONNECT' ||
+      !resource ||
+      resource === 'undefined' ||
+      resource.startsWith('/')
+    )
+      continue;
     byResource[k] = v;
     byVerb[verb] = (byVerb[verb] ?? 0) + v;
   }
@@ -223,7 +242,11 @@ async function startStrata(workDir: string, metricsPort: number, healthPort: num
 }
 
 /** The same values as an object, for the container launcher (which picks its own ports). */
-function helmValueObject(_metricsPort: number, _healthPort: number, queueUrl: string): Record<string, unknown> {
+function helmValueObject(
+  _metricsPort: number,
+  _healthPort: number,
+  queueUrl: string,
+): Record<string, unknown> {
   return {
     replicaCount: 1,
     aws: { region: REGION, endpoint: proxy!.endpoint },
@@ -233,7 +256,9 @@ function helmValueObject(_metricsPort: number, _healthPort: number, queueUrl: st
     extraEnv: [
       { name: 'AWS_ACCESS_KEY_ID', value: CREDENTIALS.accessKeyId },
       { name: 'AWS_SECRET_ACCESS_KEY', value: CREDENTIALS.secretAccessKey },
-      ...(process.env.BENCH_SCALE_CONCURRENCY ? [{ name: 'STRATA_CONCURRENCY', value: String(CONCURRENCY) }] : []),
+      ...(process.env.BENCH_SCALE_CONCURRENCY
+        ? [{ name: 'STRATA_CONCURRENCY', value: String(CONCURRENCY) }]
+        : []),
     ],
   };
 }
@@ -317,7 +342,12 @@ async function waitQuiet(peer: Peer, timeoutMs: number): Promise<number> {
   return now() - t0;
 }
 
-async function measurePeer(peer: Peer, tracker: SecretTracker, round: number, queue: Clients): Promise<PeerResult> {
+async function measurePeer(
+  peer: Peer,
+  tracker: SecretTracker,
+  round: number,
+  queue: Clients,
+): Promise<PeerResult> {
   const keys = RES.map((r) => targetKey(peer.prefix, r));
   const byKey = new Map(RES.map((r) => [targetKey(peer.prefix, r), r]));
   const correct = (k: string, d: Record<string, string>) => sameData(d, truth.expected(byKey.get(k)!));
@@ -337,7 +367,9 @@ async function measurePeer(peer: Peer, tracker: SecretTracker, round: number, qu
     const allCorrectMs = got.missing.length === 0 ? times.at(-1)! : Number.NaN;
     log(
       `${peer.name}: ${got.times.size}/${keys.length} Secrets correct` +
-        (got.missing.length === 0 ? ` after ${Math.round(allCorrectMs)} ms` : ` (timeout ${START_TIMEOUT_MS} ms)`),
+        (got.missing.length === 0
+          ? ` after ${Math.round(allCorrectMs)} ms`
+          : ` (timeout ${START_TIMEOUT_MS} ms)`),
     );
     // ESO re-reads each object on its own timer and may never be quiet: cap its wait lower
     const settleMs = await waitQuiet(peer, peer.name === 'eso' ? 15_000 : 120_000);
@@ -352,7 +384,10 @@ async function measurePeer(peer: Peer, tracker: SecretTracker, round: number, qu
       missing: got.missing.length,
       p50Ms: percentile(times, 50),
       at: Object.fromEntries(
-        [10, 20, 30, 45, 60, 90, 120, 180, 300].map((s) => [`${s}s`, times.filter((t) => t <= s * 1000).length]),
+        [10, 20, 30, 45, 60, 90, 120, 180, 300].map((s) => [
+          `${s}s`,
+          times.filter((t) => t <= s * 1000).length,
+        ]),
       ),
       settleMs,
       reconciles: startReconciles,
@@ -401,7 +436,10 @@ async function measurePeer(peer: Peer, tracker: SecretTracker, round: number, qu
         perRefreshMetric: sum(metricCalls) / n,
         sqs: Object.fromEntries(Object.entries(diffRec(pa, pb)).filter(([k]) => k.startsWith('sqs:'))),
         kube: kubeCounts(ka, kb),
-        secretWrites: diffRec(promBy(ma, 'strata_secret_writes_total', 'action'), promBy(mb, 'strata_secret_writes_total', 'action')),
+        secretWrites: diffRec(
+          promBy(ma, 'strata_secret_writes_total', 'action'),
+          promBy(mb, 'strata_secret_writes_total', 'action'),
+        ),
       };
     } else {
       const ma = await scrape(peer.launched.metricsUrl);
@@ -431,7 +469,9 @@ async function measurePeer(peer: Peer, tracker: SecretTracker, round: number, qu
         secretWrites: {},
       };
     }
-    log(`${peer.name}: ${steady.refreshes.toFixed(2)} refreshes, ${steady.perRefresh.toFixed(1)} AWS calls each`);
+    log(
+      `${peer.name}: ${steady.refreshes.toFixed(2)} refreshes, ${steady.perRefresh.toFixed(1)} AWS calls each`,
+    );
 
     // 3. rotations: one secret used by 100 objects, changed in AWS, event sent
     const rotations: PeerResult['rotations'] = [];
@@ -501,16 +541,20 @@ async function putSecret(c: Clients, s: number): Promise<string> {
   return truth.passwords.get(id)!;
 }
 
-async function rotate(peer: Peer, tracker: SecretTracker, s: number, c: Clients): Promise<PeerResult['rotations'][number]> {
+async function rotate(
+  peer: Peer,
+  tracker: SecretTracker,
+  s: number,
+  c: Clients,
+): Promise<PeerResult['rotations'][number]> {
   const deps = depsOf(s);
   const keys = deps.map((r) => targetKey(peer.prefix, r));
   const ka = await apiserverCounts();
   const pa = proxy!.counts().calls;
   const ma = await scrape(peer.launched.metricsUrl);
   const id = SECRET_IDS[s]!;
-  const nextPw = JSON.parse(
-    JSON.stringify({ password: `${id}-pw-v${(truth.versions.get(id) ?? 1) + 1}` }),
-  ).password as string;
+  const nextPw = JSON.parse(JSON.stringify({ password: `${id}-pw-v${(truth.versions.get(id) ?? 1) + 1}` }))
+    .password as string;
   // ESO learns of a change only at its refresh: wait up to two intervals
   const timeout = peer.name === 'strata' ? 60_000 : REFRESH_MS * 2 + 30_000;
   const waiting = tracker.waitFor(keys, (_k, d) => d[SECRET_KEY] === nextPw, timeout);
@@ -583,7 +627,11 @@ async function flapping(peer: Peer, tracker: SecretTracker, c: Clients): Promise
 
 // --- setup -------------------------------------------------------------------------------------
 
-async function setup(): Promise<{ clients: Clients; queueUrl: string; esoStores?: { ssm: string; secretsManager: string } }> {
+async function setup(): Promise<{
+  clients: Clients;
+  queueUrl: string;
+  esoStores?: { ssm: string; secretsManager: string };
+}> {
   const moto = env!.aws!.endpoint;
   const cfg = { endpoint: moto, region: REGION, credentials: CREDENTIALS };
   const ssm = new SSMClient(cfg);
@@ -594,7 +642,15 @@ async function setup(): Promise<{ clients: Clients; queueUrl: string; esoStores?
     ssm.send(new PutParameterCommand({ Name: p.name, Value: truth.params.get(p.name)!, Type: p.type })),
   );
   await pool(SECRET_IDS, 8, (id) =>
-    sm.send(new CreateSecretCommand({ Name: id, SecretString: JSON.stringify({ username: `${id.replace('/', '-')}-user`, password: truth.passwords.get(id) }) })),
+    sm.send(
+      new CreateSecretCommand({
+        Name: id,
+        SecretString: JSON.stringify({
+          username: `${id.replace('/', '-')}-user`,
+          password: truth.passwords.get(id),
+        }),
+      }),
+    ),
   );
   const queueUrl = await rotationQueue({ endpoint: moto });
 
@@ -670,7 +726,9 @@ async function setup(): Promise<{ clients: Clients; queueUrl: string; esoStores?
 /** Deletes a peer's target Secrets (between rounds) and waits until the watch has seen them go. */
 async function deleteSecrets(prefix: string, label: string, tracker: SecretTracker): Promise<void> {
   const core = adminKubeConfig().makeApiClient(k8s.CoreV1Api);
-  await pool(namespaces(prefix), 8, (ns) => core.deleteCollectionNamespacedSecret({ namespace: ns, labelSelector: label }));
+  await pool(namespaces(prefix), 8, (ns) =>
+    core.deleteCollectionNamespacedSecret({ namespace: ns, labelSelector: label }),
+  );
   const deadline = now() + 120_000;
   while (now() < deadline && tracker.data.size > 0) await sleep(250);
 }
@@ -685,7 +743,8 @@ function gitCommit(): string {
 
 function processCount(): number {
   try {
-    return execFileSync('ps', ['-e', '--no-headers'], { encoding: 'utf8' }).split('\n').filter(Boolean).length;
+    return execFileSync('ps', ['-e', '--no-headers'], { encoding: 'utf8' }).split('\n').filter(Boolean)
+      .length;
   } catch {
     return Number.NaN;
   }
@@ -725,7 +784,11 @@ async function main(): Promise<void> {
         const kube0 = await apiserverCounts();
         const proxy0 = proxy.counts().calls;
         const startedPeer = now();
-        log(`${name}: starting (round ${round + 1}/${ROUNDS}, load ${loadavg().map((x) => x.toFixed(2)).join(' ')})`);
+        log(
+          `${name}: starting (round ${round + 1}/${ROUNDS}, load ${loadavg()
+            .map((x) => x.toFixed(2))
+            .join(' ')})`,
+        );
         const peer =
           name === 'strata'
             ? await startStrata(workDir, metricsPort, await freePort(), queueUrl)
@@ -789,7 +852,10 @@ async function main(): Promise<void> {
     const next = Math.max(...prev.peers.map((p) => p.round)) + 1;
     for (const p of results) prev.peers.push({ ...p, round: next + p.round });
     prev.config.rounds = Math.max(...prev.peers.map((p) => p.round)) + 1;
-    prev.config.appended = [...((prev.config.appended as string[] | undefined) ?? []), `${out.measuredAt} (${out.commit}, ${PEERS.join(',')}, fresh environment)`];
+    prev.config.appended = [
+      ...((prev.config.appended as string[] | undefined) ?? []),
+      `${out.measuredAt} (${out.commit}, ${PEERS.join(',')}, fresh environment)`,
+    ];
     prev.shared.loadavgEnd = out.shared.loadavgEnd;
     prev.wallMs += out.wallMs;
     Object.assign(out, prev);

@@ -27,7 +27,8 @@ export const esoBinary = () => join(esoDir(), 'bin', 'external-secrets');
 /** Applies ESO's CRD bundle (external-secrets.io and generators.external-secrets.io) and waits until they are established. */
 export async function applyEsoCrds(kc: k8s.KubeConfig): Promise<string[]> {
   const dir = join(esoDir(), 'crds');
-  if (!existsSync(join(dir, 'bundle.yaml'))) throw new Error(`ESO CRDs not found in ${dir}: run bench/eso/build.sh first`);
+  if (!existsSync(join(dir, 'bundle.yaml')))
+    throw new Error(`ESO CRDs not found in ${dir}: run bench/eso/build.sh first`);
   // raw JSON: client-node's typed serializer drops `x-kubernetes-*` schema fields ESO relies on
   const raw = kubeClient(kc);
   const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
@@ -36,9 +37,11 @@ export async function applyEsoCrds(kc: k8s.KubeConfig): Promise<string[]> {
     for (const doc of parseAllDocuments(readFileSync(join(dir, f), 'utf8'))) {
       const o = doc.toJS() as k8s.KubernetesObject | null;
       if (!o?.kind) continue;
-      await raw.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', o).catch((err: unknown) => {
-        if (!/AlreadyExists|409/.test(String((err as Error).message))) throw err;
-      });
+      await raw
+        .request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', o)
+        .catch((err: unknown) => {
+          if (!/AlreadyExists|409/.test(String((err as Error).message))) throw err;
+        });
       names.push(o.metadata!.name!);
     }
   }

@@ -20,8 +20,7 @@
  *   Memory = RSS of the container's operator process (its PID 1, seen from the host); the
  *   container runs with the chart's memory limit, so going over it is an OOM kill, reported.
  */
-import { spawn } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -69,7 +68,10 @@ export function memoryBytes(q: string | undefined): number | undefined {
 }
 
 /** The container's environment with the kubelet's fieldRefs filled in. */
-export function chartEnv(c: ChartContainer, pod: { name: string; namespace: string }): Record<string, string> {
+export function chartEnv(
+  c: ChartContainer,
+  pod: { name: string; namespace: string },
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const e of c.env) {
     if (e.value !== undefined) out[e.name] = e.value;
@@ -183,14 +185,18 @@ function newestImage(): string {
   );
   const image = out.split('\n').find((l) => l.startsWith('localhost/strata-operator:'));
   if (!image)
-    throw new Error('no localhost/strata-operator image: build it with the test environment (issue 12 image work)');
+    throw new Error(
+      'no localhost/strata-operator image: build it with the test environment (issue 12 image work)',
+    );
   return image;
 }
 
 export async function launchContainer(o: LaunchOptions): Promise<LaunchedOperator> {
   const modPath = process.env.BENCH_SCALE_POD_MODULE ?? join(o.repoRoot, 'test', 'env', 'pod.ts');
   if (!existsSync(modPath))
-    throw new Error(`${modPath} not found: the container launcher needs the Pod runner of the test environment`);
+    throw new Error(
+      `${modPath} not found: the container launcher needs the Pod runner of the test environment`,
+    );
   const mod = (await import(pathToFileURL(modPath).href)) as {
     OperatorPod: { start(opts: Record<string, unknown>): Promise<PodLike> };
   };
@@ -198,7 +204,9 @@ export async function launchContainer(o: LaunchOptions): Promise<LaunchedOperato
   const name = o.podName ?? `strata-scale-${process.pid}`;
   const pod = await mod.OperatorPod.start({ image, name, values: o.values });
   const { pid } = await pod.state();
-  const imageId = execFileSync('podman', ['image', 'inspect', '--format', '{{.Id}}', image], { encoding: 'utf8' })
+  const imageId = execFileSync('podman', ['image', 'inspect', '--format', '{{.Id}}', image], {
+    encoding: 'utf8',
+  })
     .trim()
     .slice(0, 12);
   let done = false;
@@ -236,19 +244,28 @@ export function promSum(text: string, name: string, labels: Record<string, strin
   for (const line of text.split('\n')) {
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? ([0-9.eE+-]+|NaN)/.exec(line);
     if (!m || m[1] !== name) continue;
-    const got = Object.fromEntries([...(m[2] ?? '').matchAll(/([a-zA-Z_]\w*)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    const got = Object.fromEntries(
+      [...(m[2] ?? '').matchAll(/([a-zA-Z_]\w*)="([^"]*)"/g)].map((x) => [x[1], x[2]]),
+    );
     if (Object.entries(labels).every(([k, v]) => got[k] === v)) sum += Number(m[3]);
   }
   return sum;
 }
 
 /** Prometheus text: a metric's series grouped by one label. */
-export function promBy(text: string, name: string, label: string, filter: Record<string, string> = {}): Record<string, number> {
+export function promBy(
+  text: string,
+  name: string,
+  label: string,
+  filter: Record<string, string> = {},
+): Record<string, number> {
   const out: Record<string, number> = {};
   for (const line of text.split('\n')) {
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? ([0-9.eE+-]+|NaN)/.exec(line);
     if (!m || m[1] !== name) continue;
-    const got = Object.fromEntries([...(m[2] ?? '').matchAll(/([a-zA-Z_]\w*)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    const got = Object.fromEntries(
+      [...(m[2] ?? '').matchAll(/([a-zA-Z_]\w*)="([^"]*)"/g)].map((x) => [x[1], x[2]]),
+    );
     if (!Object.entries(filter).every(([k, v]) => got[k] === v)) continue;
     const k = got[label] ?? '';
     out[k] = (out[k] ?? 0) + Number(m[3]);

@@ -99,10 +99,12 @@ export interface ScaleResults {
 }
 
 const n0 = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '–');
-const n1 = (x: number) => (Number.isFinite(x) ? x.toLocaleString('en-US', { maximumFractionDigits: 1 }) : '–');
+const n1 = (x: number) =>
+  Number.isFinite(x) ? x.toLocaleString('en-US', { maximumFractionDigits: 1 }) : '–';
 const sec = (ms: number) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(1)} s` : '–');
 const msf = (ms: number) => (Number.isFinite(ms) ? `${Math.round(ms).toLocaleString('en-US')} ms` : '–');
-const mib = (b: number | null | undefined) => (b && Number.isFinite(b) ? `${Math.round(b / 2 ** 20)} MiB` : '–');
+const mib = (b: number | null | undefined) =>
+  b && Number.isFinite(b) ? `${Math.round(b / 2 ** 20)} MiB` : '–';
 const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
 const ops = (o: Record<string, number>, div = 1) =>
   Object.entries(o)
@@ -122,7 +124,9 @@ function writes(k: KubeCounts, div = 1): string {
   const objects = w.filter(([key]) => !isBackground(key));
   const bg = w.filter(([key]) => isBackground(key));
   const obj = objects.length === 0 ? '**0**' : objects.map(([key, v]) => `${key} ${n1(v / div)}`).join(', ');
-  return bg.length === 0 ? obj : `${obj} (apart: ${bg.map(([key, v]) => `${key} ${n1(v / div)}`).join(', ')})`;
+  return bg.length === 0
+    ? obj
+    : `${obj} (apart: ${bg.map(([key, v]) => `${key} ${n1(v / div)}`).join(', ')})`;
 }
 
 function verbs(k: KubeCounts, div = 1): string {
@@ -152,16 +156,32 @@ export function scaleTables(r: ScaleResults): string {
   const w = r.workload;
   const peers = r.peers;
   const col = (f: (p: PeerResult) => string) => peers.map(f);
-  const head = ['', ...peers.map((p) => `${NAME[p.peer]}${r.config.rounds && Number(r.config.rounds) > 1 ? ` (round ${p.round + 1})` : ''}`)];
+  const head = [
+    '',
+    ...peers.map(
+      (p) =>
+        `${NAME[p.peer]}${r.config.rounds && Number(r.config.rounds) > 1 ? ` (round ${p.round + 1})` : ''}`,
+    ),
+  ];
   const strata = peers.filter((p) => p.peer === 'strata');
   const lb = w.lowerBound.total;
   const out: string[] = [];
-  const m = r.machine as { nproc: number; cpu: string; memGiB: number; node: string; k8s: string; moto: string; eso: string };
+  const m = r.machine as {
+    nproc: number;
+    cpu: string;
+    memGiB: number;
+    node: string;
+    k8s: string;
+    moto: string;
+    eso: string;
+  };
   out.push(
     `Measured ${r.measuredAt.slice(0, 16).replace('T', ' ')} UTC at commit ${r.commit} on ${m.nproc} CPUs (${m.cpu}), ${m.memGiB} GiB, Node ${m.node}, kube-apiserver + etcd + kube-controller-manager v${m.k8s} (no kubelet), moto ${m.moto} (one process). ` +
       `**The machine was shared** (${r.shared.note}): 1/5/15-min load average ${r.shared.loadavgStart.map((x) => x.toFixed(2)).join(' / ')} at the start and ${r.shared.loadavgEnd.map((x) => x.toFixed(2)).join(' / ')} at the end (${r.shared.processes} processes). ` +
       `Whole run ${sec(r.wallMs)}; the peers ran one after the other on the same servers (${peers.map((p) => NAME[p.peer]).join(' → ')}), never at the same time` +
-      (r.config.appended ? ` (later rounds: ${(r.config.appended as string[]).join('; ')}; each in a fresh environment set up the same way)` : '') +
+      (r.config.appended
+        ? ` (later rounds: ${(r.config.appended as string[]).join('; ')}; each in a fresh environment set up the same way)`
+        : '') +
       '. Produced by `bench/scale.ts` → `bench/results/scale.json`.',
   );
   out.push('');
@@ -174,21 +194,86 @@ export function scaleTables(r: ScaleResults): string {
     `How each peer ran: ${peers
       .filter((p, i, a) => a.findIndex((q) => q.peer === p.peer) === i)
       .map((p) => `${NAME[p.peer]}: \`${p.description}\``)
-      .join('; ')}. Strata's launcher: **${r.config.launcher}** (\`BENCH_SCALE_LAUNCHER\`), with the environment of the chart's container from \`helm template\` and the chart's ServiceAccount token; ESO with the admin kubeconfig. Work-queue concurrency ${r.config.concurrency} for both (Strata's default; ESO \`--concurrent=${r.config.concurrency}\`, client QPS ${r.config.esoClientQps}).`,
+      .join(
+        '; ',
+      )}. Strata's launcher: **${r.config.launcher}** (\`BENCH_SCALE_LAUNCHER\`), with the environment of the chart's container from \`helm template\` and the chart's ServiceAccount token; ESO with the admin kubeconfig. Work-queue concurrency ${r.config.concurrency} for both (Strata's default; ESO \`--concurrent=${r.config.concurrency}\`, client QPS ${r.config.esoClientQps}).`,
   );
   out.push('');
   const rows: Array<Array<string | number>> = [];
-  rows.push(['start → all Secrets correct', ...col((p) => (p.start.missing === 0 ? `**${sec(p.start.allCorrectMs)}**` : `not all: ${n0(p.start.correct)}/${n0(w.resources)} by the timeout`)), '≤ 60 s (Strata)']);
-  rows.push(['Secrets correct after 30 s / 60 s / 120 s', ...col((p) => `${n0(p.start.at['30s'] ?? NaN)} / ${n0(p.start.at['60s'] ?? NaN)} / ${n0(p.start.at['120s'] ?? NaN)}`), '']);
-  rows.push(['AWS calls per full refresh (counted by the proxy)', ...col((p) => `**${n1(p.steady.perRefresh)}** (${ops(p.steady.awsCalls, p.steady.refreshes)})`), `≤ ${n1(lb * 1.2)} (1.2 × ${lb})`]);
+  rows.push([
+    'start → all Secrets correct',
+    ...col((p) =>
+      p.start.missing === 0
+        ? `**${sec(p.start.allCorrectMs)}**`
+        : `not all: ${n0(p.start.correct)}/${n0(w.resources)} by the timeout`,
+    ),
+    '≤ 60 s (Strata)',
+  ]);
+  rows.push([
+    'Secrets correct after 30 s / 60 s / 120 s',
+    ...col(
+      (p) =>
+        `${n0(p.start.at['30s'] ?? NaN)} / ${n0(p.start.at['60s'] ?? NaN)} / ${n0(p.start.at['120s'] ?? NaN)}`,
+    ),
+    '',
+  ]);
+  rows.push([
+    'AWS calls per full refresh (counted by the proxy)',
+    ...col((p) => `**${n1(p.steady.perRefresh)}** (${ops(p.steady.awsCalls, p.steady.refreshes)})`),
+    `≤ ${n1(lb * 1.2)} (1.2 × ${lb})`,
+  ]);
   rows.push(['… over the lower bound', ...col((p) => `${(p.steady.perRefresh / lb).toFixed(2)}×`), '≤ 1.2×']);
-  rows.push(['… from the peer\'s own /metrics', ...col((p) => `${n1(p.steady.perRefreshMetric)} (${p.peer === 'strata' ? 'strata_aws_calls_total' : 'externalsecret_provider_api_calls_count'})`), '']);
-  rows.push(['full refreshes in the window', ...col((p) => `${n1(p.steady.refreshes)} in ${sec(p.steady.windowMs)} (${p.steady.refreshesHow})`), '']);
-  rows.push(['Kubernetes writes per no-change refresh', ...col((p) => writes(p.steady.kube, p.steady.refreshes)), '0']);
-  rows.push(['Kubernetes requests per no-change refresh, by verb', ...col((p) => verbs(p.steady.kube, p.steady.refreshes)), '']);
-  rows.push(['rotation of one secret → its 100 Secrets, p50 / p99 / max', ...col((p) => p.rotations.map((x) => `${msf(x.p50Ms)} / **${msf(x.p99Ms)}** / ${msf(x.maxMs)} (${x.updated}/${x.dependents})`).join('; ') || '–'), 'p99 ≤ 2 s (Strata)']);
-  rows.push([`Events about one object while its source flapped ${peers[0]?.flap.flips ?? ''}× in ${peers[0] ? sec(peers[0].flap.windowMs) : ''}: max / median per object (total)`, ...col((p) => `${n0(p.flap.eventsPerObjectMax)} / ${n0(p.flap.eventsPerObjectMedian)} (${n0(p.flap.eventsTotal)} for ${p.flap.objects} objects)`), 'bounded']);
-  rows.push(['memory: peak / after start / end', ...col((p) => `${mib(p.memory.peakBytes)} / ${mib(p.memory.afterStartBytes)} / ${mib(p.memory.endBytes)}${p.memory.limitBytes ? ` (chart limit ${mib(p.memory.limitBytes)})` : ''}`), 'within the chart limit']);
+  rows.push([
+    "… from the peer's own /metrics",
+    ...col(
+      (p) =>
+        `${n1(p.steady.perRefreshMetric)} (${p.peer === 'strata' ? 'strata_aws_calls_total' : 'externalsecret_provider_api_calls_count'})`,
+    ),
+    '',
+  ]);
+  rows.push([
+    'full refreshes in the window',
+    ...col((p) => `${n1(p.steady.refreshes)} in ${sec(p.steady.windowMs)} (${p.steady.refreshesHow})`),
+    '',
+  ]);
+  rows.push([
+    'Kubernetes writes per no-change refresh',
+    ...col((p) => writes(p.steady.kube, p.steady.refreshes)),
+    '0',
+  ]);
+  rows.push([
+    'Kubernetes requests per no-change refresh, by verb',
+    ...col((p) => verbs(p.steady.kube, p.steady.refreshes)),
+    '',
+  ]);
+  rows.push([
+    'rotation of one secret → its 100 Secrets, p50 / p99 / max',
+    ...col(
+      (p) =>
+        p.rotations
+          .map(
+            (x) => `${msf(x.p50Ms)} / **${msf(x.p99Ms)}** / ${msf(x.maxMs)} (${x.updated}/${x.dependents})`,
+          )
+          .join('; ') || '–',
+    ),
+    'p99 ≤ 2 s (Strata)',
+  ]);
+  rows.push([
+    `Events about one object while its source flapped ${peers[0]?.flap.flips ?? ''}× in ${peers[0] ? sec(peers[0].flap.windowMs) : ''}: max / median per object (total)`,
+    ...col(
+      (p) =>
+        `${n0(p.flap.eventsPerObjectMax)} / ${n0(p.flap.eventsPerObjectMedian)} (${n0(p.flap.eventsTotal)} for ${p.flap.objects} objects)`,
+    ),
+    'bounded',
+  ]);
+  rows.push([
+    'memory: peak / after start / end',
+    ...col(
+      (p) =>
+        `${mib(p.memory.peakBytes)} / ${mib(p.memory.afterStartBytes)} / ${mib(p.memory.endBytes)}${p.memory.limitBytes ? ` (chart limit ${mib(p.memory.limitBytes)})` : ''}`,
+    ),
+    'within the chart limit',
+  ]);
   out.push(table([...head, 'target'], rows));
   out.push('');
   // targets
@@ -199,27 +284,84 @@ export function scaleTables(r: ScaleResults): string {
       table(
         ['Strata target', 'measured', ''],
         [
-          ['start → all 10,000 Secrets correct ≤ 60 s', sec(s.start.allCorrectMs), met(s.start.missing === 0 && s.start.allCorrectMs <= 60_000)],
-          [`AWS calls per full refresh ≤ 1.2 × ${lb}`, `${n1(s.steady.perRefreshMetric)} from /metrics, ${n1(s.steady.perRefresh)} at the proxy (${(s.steady.perRefreshMetric / lb).toFixed(2)}×)`, met(s.steady.perRefreshMetric > 0 && s.steady.perRefreshMetric <= lb * 1.2)],
-          ['no-change refresh writes nothing to the API server', writes(s.steady.kube, s.steady.refreshes), met(Object.keys(s.steady.kube.byResource).filter((k) => !/^(GET|LIST) /.test(k) && !isBackground(k)).length === 0)],
-          ['rotation → all 100 updated, p99 ≤ 2 s', `${msf(rotP99)} (worst of ${s.rotations.length})`, met(s.rotations.every((x) => x.updated === x.dependents) && rotP99 <= 2000)],
-          ['memory within the chart limit', `${mib(s.memory.peakBytes)} of ${mib(s.memory.limitBytes)}`, met(s.memory.limitBytes ? s.memory.peakBytes <= s.memory.limitBytes : undefined)],
-          ['Events bounded per object and window', `max ${s.flap.eventsPerObjectMax} per object for ${s.flap.flips} changes in ${sec(s.flap.windowMs)}`, s.flap.eventsPerObjectMax >= s.flap.flips ? '**not bounded**: one Event per change' : 'bounded'],
+          [
+            'start → all 10,000 Secrets correct ≤ 60 s',
+            sec(s.start.allCorrectMs),
+            met(s.start.missing === 0 && s.start.allCorrectMs <= 60_000),
+          ],
+          [
+            `AWS calls per full refresh ≤ 1.2 × ${lb}`,
+            `${n1(s.steady.perRefreshMetric)} from /metrics, ${n1(s.steady.perRefresh)} at the proxy (${(s.steady.perRefreshMetric / lb).toFixed(2)}×)`,
+            met(s.steady.perRefreshMetric > 0 && s.steady.perRefreshMetric <= lb * 1.2),
+          ],
+          [
+            'no-change refresh writes nothing to the API server',
+            writes(s.steady.kube, s.steady.refreshes),
+            met(
+              Object.keys(s.steady.kube.byResource).filter((k) => !/^(GET|LIST) /.test(k) && !isBackground(k))
+                .length === 0,
+            ),
+          ],
+          [
+            'rotation → all 100 updated, p99 ≤ 2 s',
+            `${msf(rotP99)} (worst of ${s.rotations.length})`,
+            met(s.rotations.every((x) => x.updated === x.dependents) && rotP99 <= 2000),
+          ],
+          [
+            'memory within the chart limit',
+            `${mib(s.memory.peakBytes)} of ${mib(s.memory.limitBytes)}`,
+            met(s.memory.limitBytes ? s.memory.peakBytes <= s.memory.limitBytes : undefined),
+          ],
+          [
+            'Events bounded per object and window',
+            `max ${s.flap.eventsPerObjectMax} per object for ${s.flap.flips} changes in ${sec(s.flap.windowMs)}`,
+            s.flap.eventsPerObjectMax >= s.flap.flips ? '**not bounded**: one Event per change' : 'bounded',
+          ],
         ],
       ),
     );
     out.push('');
   }
-  out.push('Kubernetes requests (from `apiserver_request_total`, WATCH left out; they include kube-controller-manager\'s, whose garbage collector reads the owners of new Secrets):');
+  out.push(
+    "Kubernetes requests (from `apiserver_request_total`, WATCH left out; they include kube-controller-manager's, whose garbage collector reads the owners of new Secrets):",
+  );
   out.push('');
   out.push(
     table(
       ['peer', 'phase', 'requests', 'by verb', 'per reconcile', 'top requests'],
       peers.flatMap((p) => [
-        [NAME[p.peer], `start (${n0(p.start.reconciles)} reconciles)`, n0(p.start.kube.total), verbs(p.start.kube), n1(p.start.kube.total / p.start.reconciles), topResources(p.start.kube)],
-        [NAME[p.peer], `per no-change refresh (${n0(p.steady.reconciles / p.steady.refreshes)} reconciles)`, n1(p.steady.kube.total / p.steady.refreshes), verbs(p.steady.kube, p.steady.refreshes), n1(p.steady.kube.total / Math.max(1, p.steady.reconciles)), topResources(p.steady.kube, p.steady.refreshes)],
-        ...p.rotations.map((x) => [NAME[p.peer], `rotation ${x.secret} (${x.reconciles} reconciles)`, n0(x.kube.total), verbs(x.kube), n1(x.kube.total / Math.max(1, x.reconciles)), topResources(x.kube)]),
-        [NAME[p.peer], `flapping (${p.flap.flips} changes)`, n0(p.flap.kube.total), verbs(p.flap.kube), '', topResources(p.flap.kube)],
+        [
+          NAME[p.peer],
+          `start (${n0(p.start.reconciles)} reconciles)`,
+          n0(p.start.kube.total),
+          verbs(p.start.kube),
+          n1(p.start.kube.total / p.start.reconciles),
+          topResources(p.start.kube),
+        ],
+        [
+          NAME[p.peer],
+          `per no-change refresh (${n0(p.steady.reconciles / p.steady.refreshes)} reconciles)`,
+          n1(p.steady.kube.total / p.steady.refreshes),
+          verbs(p.steady.kube, p.steady.refreshes),
+          n1(p.steady.kube.total / Math.max(1, p.steady.reconciles)),
+          topResources(p.steady.kube, p.steady.refreshes),
+        ],
+        ...p.rotations.map((x) => [
+          NAME[p.peer],
+          `rotation ${x.secret} (${x.reconciles} reconciles)`,
+          n0(x.kube.total),
+          verbs(x.kube),
+          n1(x.kube.total / Math.max(1, x.reconciles)),
+          topResources(x.kube),
+        ]),
+        [
+          NAME[p.peer],
+          `flapping (${p.flap.flips} changes)`,
+          n0(p.flap.kube.total),
+          verbs(p.flap.kube),
+          '',
+          topResources(p.flap.kube),
+        ],
       ]),
     ),
   );
@@ -244,9 +386,14 @@ export function scaleTables(r: ScaleResults): string {
 export function readmeTable(r: ScaleResults): string {
   const lb = r.workload.lowerBound.total;
   const rows = r.peers.map((p) => [
-    (p.peer === 'strata' ? (p.launcher === 'container' ? 'Strata (its container)' : 'Strata (host process)') : NAME[p.peer]) +
-      (Number(r.config.rounds) > 1 ? `, round ${p.round + 1}` : ''),
-    p.start.missing === 0 ? sec(p.start.allCorrectMs) : `${n0(p.start.correct)}/${n0(r.workload.resources)} by ${sec(Number(r.config.startTimeoutMs ?? NaN))}`,
+    (p.peer === 'strata'
+      ? p.launcher === 'container'
+        ? 'Strata (its container)'
+        : 'Strata (host process)'
+      : NAME[p.peer]) + (Number(r.config.rounds) > 1 ? `, round ${p.round + 1}` : ''),
+    p.start.missing === 0
+      ? sec(p.start.allCorrectMs)
+      : `${n0(p.start.correct)}/${n0(r.workload.resources)} by ${sec(Number(r.config.startTimeoutMs ?? NaN))}`,
     `${n1(p.steady.perRefresh)} (${(p.steady.perRefresh / lb).toFixed(2)}×)`,
     writes(p.steady.kube, p.steady.refreshes),
     p.rotations.length ? msf(Math.max(...p.rotations.map((x) => x.p99Ms))) : '–',
@@ -257,13 +404,22 @@ export function readmeTable(r: ScaleResults): string {
     `${n0(r.workload.resources)} objects in ${r.workload.namespaces} namespaces over ${n0(r.workload.params)} SSM parameters and ${r.workload.secrets} secrets on moto, refresh interval ${r.config.refreshInterval}; lower bound ${lb} AWS calls per full refresh. Measured ${r.measuredAt.slice(0, 10)} on a 2-core machine **shared with other agents** (load average ${r.shared.loadavgStart[0]?.toFixed(1)} → ${r.shared.loadavgEnd[0]?.toFixed(1)}); details and method in [bench/RESULTS.md](../../bench/RESULTS.md#scale-issue-12).`,
     '',
     table(
-      ['peer', 'start → all Secrets correct', 'AWS calls per full refresh (× bound)', 'API writes per no-change refresh', 'rotation → 100 Secrets, p99', `Events per object, source flapping ${r.peers[0]?.flap.flips ?? ''}×`, 'memory peak / limit'],
+      [
+        'peer',
+        'start → all Secrets correct',
+        'AWS calls per full refresh (× bound)',
+        'API writes per no-change refresh',
+        'rotation → 100 Secrets, p99',
+        `Events per object, source flapping ${r.peers[0]?.flap.flips ?? ''}×`,
+        'memory peak / limit',
+      ],
       rows,
     ),
   ].join('\n');
 }
 
-const BEGIN = '<!-- scale:begin (generated by bench/scale.ts from bench/results/scale.json; edit outside the markers) -->';
+const BEGIN =
+  '<!-- scale:begin (generated by bench/scale.ts from bench/results/scale.json; edit outside the markers) -->';
 const END = '<!-- scale:end -->';
 
 function replaceBetween(text: string, body: string): string | undefined {
@@ -295,5 +451,8 @@ export function renderScale(root: string, r: ScaleResults): void {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-  renderScale(root, JSON.parse(readFileSync(join(root, 'bench', 'results', 'scale.json'), 'utf8')) as ScaleResults);
+  renderScale(
+    root,
+    JSON.parse(readFileSync(join(root, 'bench', 'results', 'scale.json'), 'utf8')) as ScaleResults,
+  );
 }

@@ -39,7 +39,10 @@ export const PARAMS: ScaleParam[] = Array.from({ length: PARAM_COUNT }, (_, i) =
   type: i % 10 === 1 ? 'SecureString' : 'String',
 }));
 
-export const SECRET_IDS: string[] = Array.from({ length: SECRET_COUNT }, (_, i) => `${SECRET_PREFIX}s${pad(i, 3)}`);
+export const SECRET_IDS: string[] = Array.from(
+  { length: SECRET_COUNT },
+  (_, i) => `${SECRET_PREFIX}s${pad(i, 3)}`,
+);
 
 export const paramValue = (p: ScaleParam, version: number) => `${p.key}-v${version}-${'x'.repeat(20)}`;
 export const secretString = (id: string, version: number) =>

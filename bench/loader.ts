@@ -24,8 +24,12 @@ function schemaFor(keys: string[]) {
   const groups: Record<string, Record<string, z.ZodType>> = {};
   for (const k of keys) {
     const [a, b] = k.split('.') as [string, string | undefined];
-    if (b === undefined) shape[a] = z.string().min(1);
-    else (groups[a] ??= {})[b] = z.string().min(1);
+    if (b === undefined) {
+      shape[a] = z.string().min(1);
+    } else {
+      groups[a] ??= {};
+      groups[a][b] = z.string().min(1);
+    }
   }
   for (const [g, s] of Object.entries(groups)) shape[g] = z.object(s);
   return z.object(shape);
@@ -80,8 +84,12 @@ async function main(): Promise<void> {
           const obj: Record<string, unknown> = {};
           for (const p of tree) {
             const [a, b] = p.key!.split('.') as [string, string | undefined];
-            if (b === undefined) obj[a] = values[p.name];
-            else ((obj[a] ??= {}) as Record<string, unknown>)[b] = values[p.name];
+            if (b === undefined) {
+              obj[a] = values[p.name];
+            } else {
+              obj[a] ??= {};
+              (obj[a] as Record<string, unknown>)[b] = values[p.name];
+            }
           }
           return Object.keys(flat(schema.parse(obj))).length;
         },

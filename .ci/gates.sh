@@ -45,6 +45,7 @@ gate "typecheck (packages with tests, test/, bench/, root)" npm run --silent typ
 gate "helm lint --strict charts/strata-operator" helm_lint
 gate "knip (unused files, exports, dependencies)" npm run --silent knip
 gate "crds:check" crds_check
+gate "engines (every dependency runs on the Node floor and on Node 24)" node .ci/engines.mjs
 
 if ((${#failed[@]} > 0)); then
   printf '::: gates FAILED: %s\n' "${failed[@]}"

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type LeaseObservation, leaseHeldByOther, microTime } from '../src/index.js';
+import { type LeaseObservation, leaseHeldByOther, microTime } from '../src/leader.js';
 
 describe('leader election judges expiry on its own clock (client-go)', () => {
   const spec = (renewTime: Date) => ({

@@ -29,7 +29,7 @@ export interface Grants {
   kmsKeys: string[];
 }
 
-export function matchesSelector(labels: Record<string, string>, sel: LabelSelector | undefined): boolean {
+function matchesSelector(labels: Record<string, string>, sel: LabelSelector | undefined): boolean {
   if (!sel) return false;
   for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (labels[k] !== v) return false;
   for (const e of sel.matchExpressions ?? []) {

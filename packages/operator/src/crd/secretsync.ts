@@ -4,7 +4,7 @@
  */
 import { GROUP, VERSION } from '../types.js';
 
-export const secretSyncNames = {
+const secretSyncNames = {
   kind: 'SecretSync',
   listKind: 'SecretSyncList',
   plural: 'secretsyncs',

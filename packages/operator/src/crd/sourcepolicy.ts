@@ -1,7 +1,7 @@
 /** The SourcePolicy CRD as data. */
 import { GROUP, VERSION } from '../types.js';
 
-export const sourcePolicyNames = {
+const sourcePolicyNames = {
   kind: 'SourcePolicy',
   listKind: 'SourcePolicyList',
   plural: 'sourcepolicies',

@@ -18,8 +18,8 @@ helm_lint() {
 }
 
 crds_check() {
-  # `crds:check` compares the chart's CRD YAML with the TypeScript types; it arrives with the CRD
-  # generation work. Until package.json has the script this gate says so and passes.
+  # `crds:check` compares the chart's CRD YAML with what the schemas in packages/operator/src/crd/
+  # generate. A tree without the script (before the CRD generation landed) says so and passes.
   if node -e 'process.exit(JSON.parse(require("node:fs").readFileSync("package.json","utf8")).scripts?.["crds:check"] ? 0 : 1)'; then
     npm run --silent crds:check
   else

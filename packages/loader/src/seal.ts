@@ -17,7 +17,7 @@
  * Numbers and booleans are sealed as their text and come back as strings. Keys are never sealed.
  * YAML comments, order and layout are kept; JSON stays JSON.
  */
-import { readFileSync } from 'node:fs';
+
 import {
   describeParseError,
   type EncryptMode,
@@ -27,6 +27,7 @@ import {
   StrataError,
 } from '@strata/core';
 import { isAlias, isMap, isScalar, isSeq, type Node, parseDocument, type Scalar, visit } from 'yaml';
+import { readFileChecked } from './read-file.js';
 
 export const DEFAULT_SECRET_KEY_PATTERN = /(password|secret|token|key|credential)/i;
 
@@ -242,12 +243,7 @@ export type SealedValue = string | number | boolean | null | SealedValue[];
  * be references) and other scalars; a sequence of scalars is one leaf (an array).
  */
 export function readSealedFile(path: string): Map<string, SealedValue> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw new StrataError('INVALID_INPUT', `sealed file ${path} not found or not readable`, { source: path });
-  }
+  const text = readFileChecked(path, 'sealed file').toString('utf8');
   const doc = parse(text, path);
   const out = new Map<string, SealedValue>();
   const walk = (node: Node | null | undefined | unknown, prefix: string[], depth = 0): void => {

@@ -7,16 +7,11 @@ export {
   secretsManagerSpecToReference,
 } from './buildspec.js';
 export {
-  type ConfigChange,
-  type ConfigHandle,
   type ConfigOptions,
   type KeySource,
   type LoadedConfig,
   loadConfig,
   loadConfigDetailed,
-  type RefreshErrorInfo,
-  type WatchOptions,
-  watchConfig,
 } from './config.js';
 export { collectEnv, type EnvSources, resolveEnv } from './env.js';
 export {
@@ -36,3 +31,10 @@ export {
   sealText,
   unsealText,
 } from './seal.js';
+export {
+  type ConfigChange,
+  type ConfigHandle,
+  type RefreshErrorInfo,
+  type WatchOptions,
+  watchConfig,
+} from './watch.js';

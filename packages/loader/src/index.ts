@@ -1,11 +1,9 @@
-export {
-  type EnvBlock,
-  envBlockToReferences,
-  parameterSpecToReference,
-  parseBuildspecEnv,
-  parseEnvFile,
-  secretsManagerSpecToReference,
-} from './buildspec.js';
+/**
+ * The public API of @strata/loader (listed in the README's "API" section; nothing else is
+ * exported). The preload is `@strata/loader/register`, the CLI `@strata/loader/cli` and the
+ * `strata` bin.
+ */
+export { type EnvBlock, envBlockToReferences, parseBuildspecEnv } from './buildspec.js';
 export {
   type ConfigOptions,
   type KeySource,
@@ -14,23 +12,7 @@ export {
   loadConfigDetailed,
 } from './config.js';
 export { collectEnv, type EnvSources, resolveEnv } from './env.js';
-export {
-  buildIamPolicy,
-  keyVariants,
-  type PolicyDocument,
-  type PolicyInput,
-  type PolicyStatement,
-} from './iam.js';
-export { normalizeKey, schemaKeys } from './keys.js';
-export { freezeMasked, MASK, maskedCopy } from './mask.js';
-export {
-  readSealedFile,
-  type SealedValue,
-  type SealOptions,
-  type SealResult,
-  sealText,
-  unsealText,
-} from './seal.js';
+export { buildIamPolicy, type PolicyDocument, type PolicyInput, type PolicyStatement } from './iam.js';
 export {
   type ConfigChange,
   type ConfigHandle,

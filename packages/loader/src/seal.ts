@@ -29,12 +29,12 @@ import {
 import { isAlias, isMap, isScalar, isSeq, type Node, parseDocument, type Scalar, visit } from 'yaml';
 import { readFileChecked } from './read-file.js';
 
-export const DEFAULT_SECRET_KEY_PATTERN = /(password|secret|token|key|credential)/i;
+const DEFAULT_SECRET_KEY_PATTERN = /(password|secret|token|key|credential)/i;
 
 /** `!secret value`: marks a value to seal; reads as the plain string. */
 const SECRET_TAG = { tag: '!secret', resolve: (s: string) => s };
 
-export interface SealOptions {
+interface SealOptions {
   /** The KMS key to encrypt under. */
   keyId: string;
   /** Encryption context for every value (also written into each reference). */
@@ -49,7 +49,7 @@ export interface SealOptions {
   mode?: EncryptMode;
 }
 
-export interface SealResult {
+interface SealResult {
   text: string;
   /** Dotted paths sealed (or unsealed). Never values. */
   paths: string[];

@@ -8,7 +8,7 @@ import { readFileChecked } from '../read-file.js';
 let stdinTaken: string | undefined;
 
 /** Reads all of stdin; refuses a terminal (it would wait for Ctrl-D) and a second reader. */
-export async function readStdin(what: string): Promise<Buffer> {
+async function readStdin(what: string): Promise<Buffer> {
   if (stdinTaken !== undefined) {
     throw new StrataError('INVALID_INPUT', `${what} -: stdin is already read for ${stdinTaken}; give a file`);
   }

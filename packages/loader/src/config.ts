@@ -80,6 +80,12 @@ export function resolverOf(r: Resolver | ResolverOptions | undefined): Resolver 
   return r instanceof Resolver ? r : createResolver(r ?? {});
 }
 
+/** Sets `key`, dropping a key it overrides that is spelled differently (log-level vs logLevel). */
+function override(values: Map<string, unknown>, key: string, value: unknown): void {
+  for (const k of [...values.keys()]) if (normalizeKey(k) === normalizeKey(key)) values.delete(k);
+  values.set(key, value);
+}
+
 /** Adds the AWS sources of resolved references (kms ciphertexts never change: not sources). */
 function addSources(read: Set<string>, sources: SourceInfo[] | undefined): void {
   for (const s of sources ?? []) if (s.service !== 'kms') read.add(s.id);
@@ -162,9 +168,7 @@ export async function loadTracked<S extends z.ZodType>(
     }
     const r: Resolved = s.value;
     addSources(read, r.sources);
-    // drop a hierarchy key spelled differently (log-level vs logLevel) that this overrides
-    for (const k of [...values.keys()]) if (normalizeKey(k) === normalizeKey(key)) values.delete(k);
-    values.set(key, r.value);
+    override(values, key, r.value);
     const first = r.sources[0];
     sources.set(key, {
       key,
@@ -272,8 +276,7 @@ async function loadSealedFile(
       issues.push(...failed);
       return;
     }
-    for (const k of [...values.keys()]) if (normalizeKey(k) === normalizeKey(key)) values.delete(k);
-    values.set(key, s.value.value);
+    override(values, key, s.value.value);
     sources.set(key, { key, secret: s.value.secret, from: 'sealed-file', source: file });
   });
 }

@@ -20,7 +20,7 @@ export type KmsSdk = typeof import('@aws-sdk/client-kms');
 let kmsSdk: Promise<KmsSdk> | undefined;
 
 /** The KMS client module, imported once, on first use (a failed import is tried again next time). */
-export function loadKmsSdk(): Promise<KmsSdk> {
+function loadKmsSdk(): Promise<KmsSdk> {
   kmsSdk ??= import('@aws-sdk/client-kms').catch((err: unknown) => {
     kmsSdk = undefined;
     throw new StrataError('UNAVAILABLE', 'kms: the module @aws-sdk/client-kms could not be loaded', {

@@ -62,7 +62,7 @@ export function stringField(
 }
 
 /** A parameter as returned by GetParameters / GetParametersByPath. */
-export function checkParameter(
+function checkParameter(
   item: Record<string, unknown>,
   where: string,
   op: string,

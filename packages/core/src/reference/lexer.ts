@@ -20,7 +20,7 @@ export function isWhitespace(c: number): boolean {
   );
 }
 
-export function isControl(c: number): boolean {
+function isControl(c: number): boolean {
   return c < 0x20 || (c >= 0x7f && c <= 0x9f);
 }
 

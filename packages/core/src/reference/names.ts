@@ -24,7 +24,7 @@ export function checkChars(w: Where, seg: Seg, ok: (c: number) => boolean, what:
   if (bad >= 0) fail(w, seg.start + bad, `invalid character in ${what}`);
 }
 
-export function checkRegion(w: Where, seg: Seg): void {
+function checkRegion(w: Where, seg: Seg): void {
   const ok = (c: number) => isDigit(c) || (c >= 0x61 && c <= 0x7a) || c === 0x2d;
   if (seg.text === '' || firstBad(seg.text, ok) >= 0) {
     fail(w, seg.start, 'invalid region in ARN');
@@ -46,7 +46,7 @@ export function checkArnHead(w: Where, segs: Seg[], service: string): void {
 }
 
 /** True when `name` starts with `aws` or `ssm` in any case (AWS reserves them). */
-export function reservedPrefix(text: string): boolean {
+function reservedPrefix(text: string): boolean {
   const head = text.slice(0, 3).toLowerCase();
   return head === 'aws' || head === 'ssm';
 }

@@ -158,8 +158,9 @@ export interface Backend {
   /** Calls, retries, throttles and errors of this backend (a resolver over it adds its cache counters). */
   readonly stats: Stats;
   /**
-   * Releases what the backend holds (the SDK clients it created; clients passed in are left open).
-   * Calls made after it fail or reopen, depending on the backend; call it once, when done.
+   * Releases what the backend holds: the AWS backend destroys the SDK clients it created (clients
+   * passed in are left open; a later call creates fresh ones); the local backend holds nothing.
+   * Call it when done with the backend, not while calls are in flight.
    */
   close(): Promise<void>;
 }

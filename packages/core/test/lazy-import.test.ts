@@ -70,7 +70,9 @@ describe('lazy KMS and Encryption SDK', () => {
         credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
         signal: AbortSignal.abort(new core.StrataError('UNAVAILABLE', 'test: no network')),
       });
-      await aws.kms.decrypt(new Uint8Array([1, 2, 3])).catch(() => undefined);
+      const failed = await aws.kms.decrypt(new Uint8Array([1, 2, 3])).then(() => 'sent', (e) => e.code);
+      if (failed !== 'UNAVAILABLE' || Object.keys(aws.stats.snapshot().calls).length > 0)
+        throw new Error('a KMS request was sent');
       mark('kms call');
       const local = new core.LocalBackend(core.parseLocalTree({}));
       const crypto = core.createKmsCrypto({ backend: local });

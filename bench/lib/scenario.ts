@@ -71,6 +71,7 @@ export function resultPath(name: string): string {
 export async function runScenario<T>(s: Scenario<T>): Promise<ResultFile<T>> {
   const log = (msg: string) => process.stderr.write(`[bench:${s.name}] ${msg}\n`);
   const startedAt = new Date().toISOString();
+  const commit = revision(); // the code measured is the code at the start
   const loadStart = loadavg()[0]!;
   const t0 = performance.now();
   const data = await s.run(log);
@@ -89,7 +90,7 @@ export async function runScenario<T>(s: Scenario<T>): Promise<ResultFile<T>> {
     sharedHow: declared ? 'declared' : 'inferred from the load average',
     ...(process.env.BENCH_SHARED_NOTE ? { sharedNote: process.env.BENCH_SHARED_NOTE } : {}),
     loadAvg: { start: round1(loadStart), end: round1(loadEnd) },
-    commit: revision(),
+    commit,
     params: s.params,
   };
   const out: ResultFile<T> = { meta, data };

@@ -4,6 +4,7 @@
  * (batching, caching, references, hierarchies) only talks to this interface.
  */
 import type { StrataError } from './errors.js';
+import type { Stats } from './stats.js';
 
 export type ParameterType = 'String' | 'StringList' | 'SecureString';
 
@@ -154,4 +155,8 @@ export interface Backend {
   readonly ssm: ParameterBackend;
   readonly secrets: SecretBackend;
   readonly kms: KmsBackend;
+  /** Call, cache, retry and error counters (the resolver counts into the same object). */
+  readonly stats: Stats;
+  /** Releases what the backend holds (SDK clients it created). */
+  close(): Promise<void>;
 }

@@ -280,6 +280,11 @@ export class AwsBackend implements Backend {
     return this.opts.replicaRegions ?? [];
   }
 
+  /** `Backend.close()`: the same as `destroy()`. */
+  async close(): Promise<void> {
+    this.destroy();
+  }
+
   destroy(): void {
     for (const [key, c] of this.clients) {
       const given = Object.values(this.opts.clients ?? {}).includes(c);

@@ -467,6 +467,9 @@ export class LocalBackend implements Backend {
   /** The file or directory the tree was read from; writes go there. */
   private path: string | undefined;
 
+  /** `Backend.close()`: nothing to release. */
+  async close(): Promise<void> {}
+
   constructor(source: string | LocalTree, opts: { stats?: Stats; region?: string } = {}) {
     this.stats = opts.stats ?? new Stats();
     this.tree = typeof source === 'string' ? readLocalTree(source) : source;

@@ -22,13 +22,10 @@ import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import {
-  DEFAULT_RETRY,
-  type LoadHierarchyOptions,
-  RateLimiter,
-  Resolver,
-  type StatsSnapshot,
-} from '@strata/core';
+import { type LoadHierarchyOptions, Resolver, type StatsSnapshot } from '@strata/core';
+// internals measured by the bench, not part of @strata/core's API
+import { RateLimiter } from '../packages/core/src/rate-limit.js';
+import { DEFAULT_RETRY } from '../packages/core/src/retry.js';
 import { type FaultProxy, startFaultProxy } from '../test/env/fault-proxy.js';
 import { type EnvState, startEnv, stopEnv } from '../test/env/index.js';
 import { MOTO_VERSION, motoVenv } from '../test/env/moto.js';

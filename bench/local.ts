@@ -16,8 +16,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { buildLevels, type Level, mergeLevels, type ParameterRecord, Resolver } from '@strata/core';
+import { buildLevels, type Level, type ParameterRecord, Resolver } from '@strata/core';
 import { parse as parseYaml } from 'yaml';
+// an internal measured by the bench, not part of @strata/core's API
+import { mergeLevels } from '../packages/core/src/hierarchy/merge.js';
 import { machine, median, ms, ratio, table, writeSection } from './lib/report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -71,6 +71,8 @@ describe('watchConfig onError', () => {
       },
       secrets: good.secrets,
       kms: good.kms,
+      stats: good.stats,
+      close: () => good.close(),
     };
     const calls: Array<{ code: string; attempt: number }> = [];
     const h = await watchConfig({

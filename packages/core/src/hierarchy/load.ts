@@ -71,6 +71,62 @@ export interface LoadHierarchyOptions {
   checkReference?: (ref: Reference) => string | undefined;
 }
 
+/** Records fetched for each level (by level index), and what failed. */
+interface Fetched {
+  recordsByLevel: ParameterRecord[][];
+  issues: Issue[];
+}
+
+/** Exactly these names; each is owned by the most specific level that may read it, others are never fetched. */
+async function fetchNames(reader: SourceReader, levels: Level[], names: string[]): Promise<Fetched> {
+  const recordsByLevel: ParameterRecord[][] = levels.map(() => []);
+  const issues: Issue[] = [];
+  const owned: Array<{ name: string; level: number }> = [];
+  for (const name of new Set(names)) {
+    for (let l = levels.length - 1; l >= 0; l--) {
+      if (keyFor(levels, l, name) !== undefined) {
+        owned.push({ name, level: l });
+        break;
+      }
+    }
+  }
+  const got = await Promise.allSettled(owned.map((o) => reader.getParameter({ name: o.name })));
+  got.forEach((g, i) => {
+    const o = owned[i]!;
+    if (g.status === 'fulfilled') recordsByLevel[o.level]!.push(g.value);
+    else if (!(isStrataError(g.reason) && g.reason.code === 'NOT_FOUND'))
+      issues.push(toIssue(g.reason, undefined, o.name));
+  });
+  return { recordsByLevel, issues };
+}
+
+/** Relative keys known in advance: each asked for at every level it could live at. */
+async function fetchKeys(reader: SourceReader, levels: Level[], keys: string[]): Promise<Fetched> {
+  const recordsByLevel: ParameterRecord[][] = levels.map(() => []);
+  const issues: Issue[] = [];
+  const wanted = namesForKeys(levels, keys);
+  const got = await Promise.allSettled(wanted.map((w) => reader.getParameter({ name: w.name })));
+  got.forEach((g, i) => {
+    const w = wanted[i]!;
+    if (g.status === 'fulfilled') recordsByLevel[w.level]!.push(g.value);
+    else if (!(isStrataError(g.reason) && g.reason.code === 'NOT_FOUND'))
+      issues.push(toIssue(g.reason, w.key));
+  });
+  return { recordsByLevel, issues };
+}
+
+/** Every level listed (by path or DescribeParameters, as the reader is configured), levels concurrently. */
+async function fetchPaths(reader: SourceReader, levels: Level[]): Promise<Fetched> {
+  const recordsByLevel: ParameterRecord[][] = levels.map(() => []);
+  const issues: Issue[] = [];
+  const got = await Promise.allSettled(levels.map((l) => reader.getParametersByPath(l.path, l.recursive)));
+  got.forEach((g, i) => {
+    if (g.status === 'fulfilled') recordsByLevel[i]!.push(...g.value);
+    else issues.push(toIssue(g.reason, undefined, levels[i]!.path));
+  });
+  return { recordsByLevel, issues };
+}
+
 export async function loadHierarchy(
   engine: { reader: SourceReader; refs: References },
   input: HierarchyInput,
@@ -78,42 +134,12 @@ export async function loadHierarchy(
 ): Promise<HierarchyResult> {
   const { reader, refs } = engine;
   const levels = buildLevels(input);
-  const recordsByLevel: ParameterRecord[][] = levels.map(() => []);
-  const issues: Issue[] = [];
-  if (opts.parameters && opts.parameters.length > 0) {
-    // the most specific level that may read a name owns it; names no level may read are never fetched
-    const owned: Array<{ name: string; level: number }> = [];
-    for (const name of new Set(opts.parameters)) {
-      for (let l = levels.length - 1; l >= 0; l--) {
-        if (keyFor(levels, l, name) !== undefined) {
-          owned.push({ name, level: l });
-          break;
-        }
-      }
-    }
-    const got = await Promise.allSettled(owned.map((o) => reader.getParameter({ name: o.name })));
-    got.forEach((g, i) => {
-      const o = owned[i]!;
-      if (g.status === 'fulfilled') recordsByLevel[o.level]!.push(g.value);
-      else if (!(isStrataError(g.reason) && g.reason.code === 'NOT_FOUND'))
-        issues.push(toIssue(g.reason, undefined, o.name));
-    });
-  } else if (opts.keys && opts.keys.length > 0) {
-    const wanted = namesForKeys(levels, opts.keys);
-    const got = await Promise.allSettled(wanted.map((w) => reader.getParameter({ name: w.name })));
-    got.forEach((g, i) => {
-      const w = wanted[i]!;
-      if (g.status === 'fulfilled') recordsByLevel[w.level]!.push(g.value);
-      else if (!(isStrataError(g.reason) && g.reason.code === 'NOT_FOUND'))
-        issues.push(toIssue(g.reason, w.key));
-    });
-  } else {
-    const got = await Promise.allSettled(levels.map((l) => reader.getParametersByPath(l.path, l.recursive)));
-    got.forEach((g, i) => {
-      if (g.status === 'fulfilled') recordsByLevel[i]!.push(...g.value);
-      else issues.push(toIssue(g.reason, undefined, levels[i]!.path));
-    });
-  }
+  const { recordsByLevel, issues } =
+    opts.parameters && opts.parameters.length > 0
+      ? await fetchNames(reader, levels, opts.parameters)
+      : opts.keys && opts.keys.length > 0
+        ? await fetchKeys(reader, levels, opts.keys)
+        : await fetchPaths(reader, levels);
   if (issues.length > 0) throw loadFailed(issues, 'loading the hierarchy');
   const merged = mergeLevels(levels, recordsByLevel);
   const entries = new Map<string, HierarchyEntry>();

@@ -71,4 +71,5 @@ export {
 } from './resolver.js';
 export type { RetryOptions } from './retry.js';
 export type { Runtime } from './runtime.js';
-export type { StatsSnapshot } from './stats.js';
+// Stats: the counters every Backend carries (a custom backend creates one)
+export { Stats, type StatsSnapshot } from './stats.js';

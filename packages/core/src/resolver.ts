@@ -86,7 +86,7 @@ export interface ResolverOptions {
  */
 export class Resolver {
   readonly backend: Backend;
-  readonly stats: Stats;
+  private readonly stats: Stats;
   private readonly cache: SourceCache;
   private readonly reader: SourceReader;
   private readonly refs: References;

@@ -51,16 +51,13 @@
  * `merge.ts`: precedence and conflicts; `reference-rule.ts`: the rule for references inside values;
  * `tree.ts`: dotted keys to objects); fetching happens in `load.ts`.
  */
-export type { ParameterRecord } from '../backend.js';
 export {
   buildLevels,
   type HierarchyInput,
-  keyFor,
   type Level,
   type LevelSpec,
   namesForKeys,
 } from './levels.js';
-export { type MergedEntry, type MergeResult, mergeLevels, type Origin } from './merge.js';
-export { shortName, UNSAFE_KEY_SEGMENTS, unsafeKeySegment } from './names.js';
+export type { Origin } from './merge.js';
+export { shortName, unsafeKeySegment } from './names.js';
 export { type ReferenceAllowList, referenceBranchProblem } from './reference-rule.js';
-export { toTree } from './tree.js';

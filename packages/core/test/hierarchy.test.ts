@@ -1,15 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { StrataError } from '../errors.js';
-import {
-  buildLevels,
-  keyFor,
-  type Level,
-  mergeLevels,
-  namesForKeys,
-  type ParameterRecord,
-  referenceBranchProblem,
-  toTree,
-} from './hierarchy.js';
+import type { ParameterRecord } from '../src/backend.js';
+import { StrataError } from '../src/errors.js';
+import { buildLevels, keyFor, type Level, namesForKeys } from '../src/hierarchy/levels.js';
+import { mergeLevels } from '../src/hierarchy/merge.js';
+import { referenceBranchProblem } from '../src/hierarchy/reference-rule.js';
+import { toTree } from '../src/hierarchy/tree.js';
 
 function rec(
   name: string,
@@ -471,7 +466,7 @@ describe('toTree', () => {
     expect(tree).toEqual({ app: 'x', db: { url: 'postgres://db', pool: { max: 5 } }, hosts: ['a', 'b'] });
   });
 
-  it('round-trips merged entries', () => {
+  it('builds the tree of merged entries', () => {
     const { entries } = mergeLevels(acme(), [
       [rec('/acme/region', 'r')],
       [],

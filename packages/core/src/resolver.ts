@@ -27,6 +27,7 @@ import { type HierarchyResult, type LoadHierarchyOptions, loadHierarchy } from '
 import type { KmsCryptoOptions } from './kms/crypto.js';
 import { LocalBackend, type LocalTree } from './local/backend.js';
 import type { Reference } from './reference/parser.js';
+import { asOneLoad } from './retry.js';
 import { type Runtime, systemRuntime } from './runtime.js';
 import type { Stats, StatsSnapshot } from './stats.js';
 
@@ -142,15 +143,17 @@ export class Resolver {
   }
 
   // ----- references -----
+  // A load (a reference, a template, a map, a hierarchy) counts AWS retries since it last made
+  // progress, not per call: see `asOneLoad` in retry.ts.
 
   /** Resolves one reference to its value (recursing through references inside that value). */
   resolveReference(ref: Reference, chain: string[] = []): Promise<Resolved> {
-    return this.refs.resolveReference(ref, chain);
+    return asOneLoad(() => this.refs.resolveReference(ref, chain));
   }
 
   /** Resolves every reference in a string (`postgres://u:<<resolve:…>>@h/db`). */
   resolveTemplate(input: string, chain: string[] = []): Promise<Resolved> {
-    return this.refs.resolveTemplate(input, chain);
+    return asOneLoad(() => this.refs.resolveTemplate(input, chain));
   }
 
   /**
@@ -161,14 +164,14 @@ export class Resolver {
     inputs: Record<string, string>,
     opts: ResolveMapOptions = {},
   ): Promise<Record<string, Resolved>> {
-    return this.refs.resolveMap(inputs, opts);
+    return asOneLoad(() => this.refs.resolveMap(inputs, opts));
   }
 
   // ----- hierarchies -----
 
   /** Loads a hierarchy: levels merged by precedence, the no-leak rule, references resolved. */
   loadHierarchy(input: HierarchyInput, opts: LoadHierarchyOptions = {}): Promise<HierarchyResult> {
-    return loadHierarchy({ reader: this.reader, refs: this.refs }, input, opts);
+    return asOneLoad(() => loadHierarchy({ reader: this.reader, refs: this.refs }, input, opts));
   }
 
   // ----- freshness -----

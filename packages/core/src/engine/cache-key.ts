@@ -50,7 +50,7 @@ function sha(s: string): string {
 }
 
 /** A canonical text for an encryption context: keys sorted, keys and values percent-encoded. */
-export function contextKey(ctx?: Record<string, string>): string {
+function contextKey(ctx?: Record<string, string>): string {
   if (!ctx) return '';
   return Object.keys(ctx)
     .sort()

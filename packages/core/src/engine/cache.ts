@@ -33,7 +33,7 @@ interface FetchContext {
   fetcher: () => Promise<CacheEntry>;
 }
 
-export const DEFAULT_TTL: Record<SourceService, number> = {
+const DEFAULT_TTL: Record<SourceService, number> = {
   ssm: 300_000,
   secretsmanager: 300_000,
   kms: 3_600_000,

@@ -95,7 +95,7 @@ export async function changedSources(entries: Iterable<CacheEntry>, backend: Bac
 }
 
 /** Narrows an entry by the kind of its key. */
-export function entryOf<K extends CacheKey['kind']>(
+function entryOf<K extends CacheKey['kind']>(
   e: CacheEntry,
   kind: K,
 ): e is Extract<CacheEntry, { key: { kind: K } }> {

@@ -61,21 +61,24 @@ function counting(doc: unknown) {
       region: inner.ssm.region,
       async getParameters(qs: ParameterQuery[]) {
         calls.getParameters.push(qs.map((q) => q.name));
+        const out = await inner.ssm.getParameters(qs); // answered now; a hold delays the answer's arrival
         await gate();
-        return inner.ssm.getParameters(qs);
+        return out;
       },
       async getParametersByPath(path, o) {
         calls.getParametersByPath.push(path);
+        const out = await inner.ssm.getParametersByPath(path, o);
         await gate();
-        return inner.ssm.getParametersByPath(path, o);
+        return out;
       },
     },
     secrets: {
       region: inner.secrets.region,
       async getSecrets(qs) {
         calls.getSecrets++;
+        const out = await inner.secrets.getSecrets(qs);
         await gate();
-        return inner.secrets.getSecrets(qs);
+        return out;
       },
     },
     kms: inner.kms,
@@ -362,6 +365,23 @@ describe('invalidate: one owner of a shared resolver drops only its own sources'
     expect((await r.loadHierarchy(A)).tree()).toEqual({ region: 'eu', url: 'a2' });
     expect(b.calls.getParametersByPath.slice(before.paths).sort()).toEqual(['/a/app', '/a/app/dev']);
     expect(b.calls.getSecrets).toBe(before.secrets);
+  });
+
+  it('a read in flight when its source is invalidated is answered with the value after the change', async () => {
+    const b = counting(doc);
+    const r = resolver(b.backend);
+    const gate = held();
+    b.control.hold = gate.hold;
+    const reading = r.loadHierarchy(B); // its listing is answered with b1, the answer held in transit
+    await ticks();
+    await b.put('/b/app/url', 'b2');
+    expect(r.invalidate(B.levels)).toBe(0); // nothing cached yet: the listing is in flight
+    gate.release();
+    expect((await reading).tree()).toEqual({ url: 'b2', token: 't' });
+    expect(b.calls.getParametersByPath).toEqual(['/b/app', '/b/app']);
+    // what is cached is the value after the change
+    expect((await r.loadHierarchy(B)).tree()).toEqual({ url: 'b2', token: 't' });
+    expect(b.calls.getParametersByPath).toHaveLength(2);
   });
 
   it('invalidating a secret drops that secret only; clear() drops everything', async () => {

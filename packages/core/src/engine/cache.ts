@@ -10,6 +10,7 @@ import { isStrataError, StrataError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Stats } from '../stats.js';
 import {
+  type CacheKey,
   cacheId,
   type KmsKey,
   type ParameterKey,
@@ -29,6 +30,7 @@ export type CacheEntry =
 
 /** Passed with each cache read: what to call on a miss or a refresh, and the source to name in errors. */
 interface FetchContext {
+  key: CacheKey;
   source: string;
   fetcher: () => Promise<CacheEntry>;
 }
@@ -52,6 +54,8 @@ export class SourceCache {
   private readonly lru: LRUCache<string, CacheEntry, FetchContext>;
   private readonly ttl: Record<SourceService, number>;
   private readonly stats: Stats;
+  /** Fetches running now, by cache id: `invalidate` marks those it matches so they fetch again. */
+  private readonly inflight = new Map<string, { key: CacheKey; invalidated: boolean }>();
 
   constructor(opts: SourceCacheOptions) {
     this.ttl = { ...DEFAULT_TTL, ...opts.ttlMs };
@@ -68,8 +72,13 @@ export class SourceCache {
       noDeleteOnFetchRejection: true,
       noDeleteOnStaleGet: true,
       perf: { now: () => runtime.now() },
-      fetchMethod: async (_id, stale, { context }) => {
+      fetchMethod: async (id, stale, { context }) => {
+        const flight = { key: context.key, invalidated: false };
+        this.inflight.set(id, flight);
         try {
+          const first = await context.fetcher();
+          if (!flight.invalidated) return first;
+          // invalidated while it ran: the answer may predate the change, so ask once more
           return await context.fetcher();
         } catch (err) {
           if (stale !== undefined && isStrataError(err) && err.code !== 'NOT_FOUND') {
@@ -77,6 +86,8 @@ export class SourceCache {
             onRefreshError?.(err, context.source);
           }
           throw err;
+        } finally {
+          if (this.inflight.get(id) === flight) this.inflight.delete(id);
         }
       },
     });
@@ -86,7 +97,7 @@ export class SourceCache {
   async get<E extends CacheEntry>(key: E['key'], source: string, fetcher: () => Promise<E>): Promise<E> {
     const status: LRUCache.Status<string, CacheEntry, FetchContext> = {};
     const v = await this.lru.fetch(cacheId(key), {
-      context: { source, fetcher },
+      context: { key, source, fetcher },
       ttl: this.ttl[serviceOf(key)],
       status,
     });
@@ -106,10 +117,15 @@ export class SourceCache {
     return [...this.lru.values()];
   }
 
-  /** Drops the entries that read any of `sources` (see `SourceSet`). Returns how many. */
+  /**
+   * Drops the entries that read any of `sources` (see `SourceSet`); a matching fetch still running
+   * fetches again when it ends, so its readers never get an answer from before the change.
+   * Returns how many entries were dropped.
+   */
   invalidate(sources: Iterable<string>): number {
     const set = new SourceSet(sources);
     if (set.empty) return 0;
+    for (const flight of this.inflight.values()) if (set.matches(flight.key)) flight.invalidated = true;
     let n = 0;
     for (const [id, entry] of [...this.lru.entries()]) {
       if (set.matches(entry.key)) {

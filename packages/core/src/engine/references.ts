@@ -47,7 +47,7 @@ export class References {
     const printed = formatReference(ref);
     const id = referenceKey(ref);
     if (chain.includes(id)) {
-      const names = [...chain.slice(chain.indexOf(id)), id].map((k) => k);
+      const names = [...chain.slice(chain.indexOf(id)), id];
       throw new StrataError('CYCLE', `reference cycle: ${names.join(' -> ')}`, {
         source: printed,
         chain: names,

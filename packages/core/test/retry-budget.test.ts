@@ -1,7 +1,7 @@
 /**
- * The retry budget inside a load: counted since the load last made progress, so a call throttled
- * for long does not fail a load whose other calls keep succeeding; without progress, a call gives
- * up exactly as a lone call does. Over `withRetry` and the AWS `Caller` with a fake `send`; sleeps
+ * The retry budget inside a load: one pool that every call of the load adds its budget to, so a
+ * call throttled for long can spend what the load's other calls did not need and does not fail a
+ * load that is making progress; a lone call, or a load of one call, keeps the per-call budget. Over `withRetry` and the AWS `Caller` with a fake `send`; sleeps
  * are a turn of the event loop, never real time.
  */
 import { describe, expect, it } from 'vitest';
@@ -65,12 +65,25 @@ describe('retry budget', () => {
     expect(c.attempts).toBe(41);
   });
 
-  it('a load that makes no progress gives up like a lone call, each call with its own budget', async () => {
+  it("a load's calls that all fail share their budgets: together they spend both, then give up", async () => {
     const a = flaky(1000, unavailable);
     const b = flaky(1000, throttled);
     const results = await asOneLoad(() => Promise.allSettled([a.run(), b.run()]));
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
-    expect([a.attempts, b.attempts]).toEqual([9, 17]);
+    // 2 × 8 retries = 32 halves; an UNAVAILABLE retry spends two, a throttled one one; the last
+    // retry may be paid for by the last half
+    expect([32, 33]).toContain(2 * (a.attempts - 1) + (b.attempts - 1));
+  });
+
+  it('a sequential chain: a late page throttled 20 times spends what the earlier pages did not need', async () => {
+    const chain = async (throttledPage: number) => {
+      const pages = Array.from({ length: 10 }, (_, i) => flaky(i === throttledPage ? 21 : 1, throttled));
+      for (const p of pages) await p.run();
+      return pages[throttledPage]!.attempts;
+    };
+    expect(await asOneLoad(() => chain(9))).toBe(21);
+    // the same page first: nothing spared yet, its own budget (16 throttled retries) runs out
+    await expect(asOneLoad(() => chain(0))).rejects.toMatchObject({ code: 'THROTTLED' });
   });
 
   it("another load's progress does not count", async () => {

@@ -119,7 +119,7 @@ async function main(): Promise<void> {
       const wallMs = performance.now() - t0;
       const calls = { ...proxy!.counts().calls };
       if (opts.keep) cachedCiphertexts = out.map((o) => o.ciphertext);
-      backend.destroy();
+      await backend.close();
       const cache =
         opts.cache === false
           ? 'off'
@@ -202,7 +202,7 @@ async function main(): Promise<void> {
         wallMs,
         note: 'all plaintexts verified',
       });
-      backend.destroy();
+      await backend.close();
     }
 
     const m = machine(join(motoVenv(), 'bin', 'python'), MOTO_VERSION);

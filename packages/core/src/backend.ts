@@ -155,8 +155,12 @@ export interface Backend {
   readonly ssm: ParameterBackend;
   readonly secrets: SecretBackend;
   readonly kms: KmsBackend;
-  /** Call, cache, retry and error counters (the resolver counts into the same object). */
+  /** Calls, retries, throttles and errors of this backend (a resolver over it adds its cache counters). */
   readonly stats: Stats;
-  /** Releases what the backend holds (SDK clients it created). */
+  /**
+   * Releases what the backend holds: the AWS backend destroys the SDK clients it created (clients
+   * passed in are left open; a later call creates fresh ones); the local backend holds nothing.
+   * Call it when done with the backend, not while calls are in flight.
+   */
   close(): Promise<void>;
 }

@@ -12,7 +12,8 @@ import {
 } from '@strata/core';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { parseEnvFile, watchConfig } from '../src/index.js';
+import { parseEnvFile } from '../src/buildspec.js';
+import { watchConfig } from '../src/index.js';
 
 describe('env files (util.parseEnv)', () => {
   it('strips a trailing comment, as node --env-file does', () => {

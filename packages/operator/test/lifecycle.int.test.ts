@@ -11,7 +11,9 @@ import * as aws from '@strata/test-env/aws';
 import { type FaultProxy, startFaultProxy } from '@strata/test-env/fault-proxy';
 import { adminKubeConfig, eventually, uniqueNamespace } from '@strata/test-env/kube-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kubeClient, LeaderElector, Operator, type OperatorOptions } from '../src/index.js';
+import { Operator, type OperatorOptions } from '../src/index.js';
+import { kubeClient } from '../src/kube.js';
+import { LeaderElector } from '../src/leader.js';
 import {
   admin,
   capturedLogger,

@@ -16,8 +16,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { buildLevels, type Level, mergeLevels, type ParameterRecord, Resolver } from '@strata/core';
+import { buildLevels, type Level, type ParameterRecord, Resolver } from '@strata/core';
 import { parse as parseYaml } from 'yaml';
+import { mergeLevels } from '../packages/core/src/hierarchy/merge.js';
 import { median, ms } from './lib/report.js';
 import { isMain, runScenario, type Scenario } from './lib/scenario.js';
 

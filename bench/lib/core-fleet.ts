@@ -2,7 +2,10 @@
  * Core scenario 3 (issue 3): a fleet of separate `Resolver`s starting together against the 40
  * requests/s quota, each loading the 200-key tree by path. One run per row.
  */
-import { DEFAULT_RETRY, RateLimiter, Resolver } from '@strata/core';
+import { Resolver } from '@strata/core';
+// internals measured by the bench, not part of @strata/core's API
+import { RateLimiter } from '../../packages/core/src/rate-limit.js';
+import { DEFAULT_RETRY } from '../../packages/core/src/retry.js';
 import type { FaultProxy } from '../../test/env/fault-proxy.js';
 import { expected, strataOptions } from './core-contenders.js';
 import { score } from './core-tree.js';

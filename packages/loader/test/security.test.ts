@@ -22,18 +22,17 @@ import {
 } from '@strata/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { writePrivateFile } from '../src/cli/kms.js';
+import { parseEnvFile } from '../src/buildspec.js';
+import { writePrivateFile } from '../src/cli/private-file.js';
 import {
   envBlockToReferences,
   loadConfig,
   loadConfigDetailed,
-  maskedCopy,
   parseBuildspecEnv,
-  parseEnvFile,
-  readSealedFile,
-  sealText,
   watchConfig,
 } from '../src/index.js';
+import { maskedCopy } from '../src/mask.js';
+import { readSealedFile, sealText } from '../src/seal.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'strata-sec-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -11,6 +11,8 @@ import {
   type Issue,
   issuesOf,
   loadFailed,
+  namesForKeys,
+  type Reference,
   type ReferenceAllowList,
   type Resolved,
   Resolver,
@@ -91,6 +93,19 @@ function addSources(read: Set<string>, sources: SourceInfo[] | undefined): void 
   for (const s of sources ?? []) if (s.service !== 'kms') read.add(s.id);
 }
 
+/**
+ * Records the target of every reference the hierarchy meets, at any depth, before it is fetched:
+ * a failed load records what it read too (not only the reference that failed), so the next
+ * refresh re-reads it instead of serving what the failed one left in the cache.
+ */
+function recordReferences(read: Set<string>): (ref: Reference) => undefined {
+  return (ref) => {
+    if (ref.service === 'ssm') read.add(ref.name);
+    else if (ref.service === 'secretsmanager') read.add(ref.secretId);
+    return undefined;
+  };
+}
+
 /** Adds the sources a failed step names (a parameter, a secret, a reference's target). */
 function addIssueSources(read: Set<string>, issues: Issue[]): void {
   for (const i of issues) if (i.source) read.add(i.source);
@@ -121,10 +136,16 @@ export async function loadTracked<S extends z.ZodType>(
   if (opts.hierarchy) {
     const fetchKeys = (opts.fetchSchemaKeys ?? keys.length > 0) && keys.length > 0;
     try {
-      for (const level of buildLevels(opts.hierarchy)) read.add(level.path);
+      const levels = buildLevels(opts.hierarchy);
+      for (const level of levels) read.add(level.path);
+      const wanted = fetchKeys ? keys.flatMap(keyVariants) : [];
+      // schema keys are read one name at a time, not by listing a path: record each name, so a
+      // refresh after a failed one re-reads a parameter created (or fixed) since
+      for (const { name } of namesForKeys(levels, wanted)) read.add(name);
       const h = await resolver.loadHierarchy(opts.hierarchy, {
-        ...(fetchKeys ? { keys: keys.flatMap(keyVariants) } : {}),
+        ...(fetchKeys ? { keys: wanted } : {}),
         ...(opts.allowReferences ? { allowReferences: opts.allowReferences } : {}),
+        checkReference: recordReferences(read),
       });
       for (const name of [...h.parameterNames(), ...h.ignored]) read.add(name);
       for (const e of h.entries.values()) {

@@ -94,7 +94,7 @@ function addSources(read: Set<string>, sources: SourceInfo[] | undefined): void 
 }
 
 /**
- * Records the target of every reference the hierarchy meets, at any depth, before it is fetched:
+ * Records the target of every reference a load meets, at any depth, before it is fetched:
  * a failed load records what it read too (not only the reference that failed), so the next
  * refresh re-reads it instead of serving what the failed one left in the cache.
  */
@@ -104,6 +104,20 @@ function recordReferences(read: Set<string>): (ref: Reference) => undefined {
     else if (ref.service === 'secretsmanager') read.add(ref.secretId);
     return undefined;
   };
+}
+
+/**
+ * Resolves the references in `text` (the value of `key`), recording each reference's target in
+ * `read` as it is met (see recordReferences). Fails with LOAD_FAILED holding one issue for `key`.
+ */
+async function resolveTracked(
+  resolver: Resolver,
+  key: string,
+  text: string,
+  read: Set<string>,
+): Promise<Resolved> {
+  const out = await resolver.resolveMap({ [key]: text }, { checkReference: recordReferences(read) });
+  return out[key]!;
 }
 
 /** Adds the sources a failed step names (a parameter, a secret, a reference's target). */
@@ -177,7 +191,7 @@ export async function loadTracked<S extends z.ZodType>(
     if (v !== undefined) refs[key] = v;
   }
   const refEntries = Object.entries(refs);
-  const settled = await Promise.allSettled(refEntries.map(([, v]) => resolver.resolveTemplate(v)));
+  const settled = await Promise.allSettled(refEntries.map(([k, v]) => resolveTracked(resolver, k, v, read)));
   settled.forEach((s, i) => {
     const [key, input] = refEntries[i]!;
     const fromEnv = opts.env && Object.hasOwn(opts.env, key) && environment[opts.env[key]!] === input;
@@ -275,20 +289,20 @@ async function loadSealedFile(
     issues.push(...issuesOf(err, '(sealed file)', file));
     return;
   }
-  const resolveOne = async (v: SealedValue): Promise<{ value: unknown; secret: boolean }> => {
+  const resolveOne = async (key: string, v: SealedValue): Promise<{ value: unknown; secret: boolean }> => {
     if (typeof v === 'string') {
-      const r = await resolver.resolveTemplate(v);
+      const r = await resolveTracked(resolver, key, v, read);
       addSources(read, r.sources);
       return { value: r.value, secret: r.secret };
     }
     if (Array.isArray(v)) {
-      const items = await Promise.all(v.map(resolveOne));
+      const items = await Promise.all(v.map((item) => resolveOne(key, item)));
       return { value: items.map((i) => i.value), secret: items.some((i) => i.secret) };
     }
     return { value: v, secret: false };
   };
   const list = [...entries];
-  const settled = await Promise.allSettled(list.map(([, v]) => resolveOne(v)));
+  const settled = await Promise.allSettled(list.map(([k, v]) => resolveOne(k, v)));
   settled.forEach((s, i) => {
     const key = list[i]![0];
     if (s.status === 'rejected') {

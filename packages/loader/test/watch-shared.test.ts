@@ -149,4 +149,27 @@ describe('watchConfig on a shared resolver', () => {
       h.close();
     });
   }
+  for (const via of ['references', 'env'] as const) {
+    it(`a reference nested in a value \`${via}\` names, read by a failed refresh, is re-read by the next`, async () => {
+      const tree = parseLocalTree({ parameters: { '/shared/wrap': 'plain', '/shared/x': 'x1' } });
+      const resolver = new Resolver({ backend: new LocalBackend(tree) });
+      const h = await watchConfig({
+        schema: z.object({ banner: z.string() }),
+        ...(via === 'references'
+          ? { references: { banner: '<<resolve:ssm:/shared/wrap>>' } }
+          : { env: { banner: 'BANNER' }, environment: { BANNER: '<<resolve:ssm:/shared/wrap>>' } }),
+        resolver,
+      });
+      tree.parameters.set(
+        '/shared/wrap',
+        param('<<resolve:ssm:/shared/x>>-<<resolve:ssm:/shared/missing>>', 2),
+      );
+      await expect(h.refresh()).rejects.toMatchObject({ code: 'LOAD_FAILED' });
+      tree.parameters.set('/shared/x', param('x2', 2));
+      tree.parameters.set('/shared/wrap', param('<<resolve:ssm:/shared/x>>', 3)); // fixed
+      expect((await h.refresh())?.changed).toEqual(['banner']);
+      expect(h.current.banner).toBe('x2');
+      h.close();
+    });
+  }
 });

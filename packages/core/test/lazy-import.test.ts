@@ -91,4 +91,45 @@ describe('lazy KMS and Encryption SDK', () => {
       { step: 'envelope', kms: true, esdk: true },
     ]);
   }, 60_000);
+  it('a failed Encryption SDK import fails that call with a coded error, and the next call loads it', async () => {
+    // an envelope message made offline (the local backend's KMS), in a process of its own
+    const made = await inFreshProcess(`
+      const crypto = core.createKmsCrypto({ backend: new core.LocalBackend(core.parseLocalTree({})) });
+      const sealed = await crypto.encrypt('canary-envelope-value', { keyId: 'k', mode: 'envelope' });
+      out.push({ step: sealed.ciphertext, kms: false, esdk: true });
+    `);
+    const ciphertext = made[1]!.step;
+    // the first import of the Encryption SDK fails (as under EMFILE); the ones after it do not
+    const hooks = `
+      let n = 0;
+      export async function resolve(specifier, context, next) {
+        if (specifier === '@aws-crypto/client-node' && n++ === 0)
+          throw Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' });
+        return next(specifier, context);
+      }`;
+    const steps = await inFreshProcess(`
+      const { register } = await import('node:module');
+      register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hooks)}));
+      const crypto = core.createKmsCrypto({ backend: new core.LocalBackend(core.parseLocalTree({})) });
+      const first = await crypto.decrypt('${ciphertext}').then(
+        () => 'decrypted',
+        (e) => (e instanceof core.StrataError ? e.code + ': ' + e.message : 'uncoded: ' + e),
+      );
+      mark(first);
+      const second = await crypto.decrypt('${ciphertext}').then(
+        (r) => r.plaintext.toString('utf8'),
+        (e) => 'failed again: ' + (e.code ?? e),
+      );
+      mark(second);
+    `);
+    expect(steps).toEqual([
+      { step: 'import', kms: false, esdk: false },
+      {
+        step: 'UNAVAILABLE: kms: the module @aws-crypto/client-node could not be loaded',
+        kms: false,
+        esdk: false,
+      },
+      { step: 'canary-envelope-value', kms: true, esdk: true },
+    ]);
+  }, 60_000);
 });

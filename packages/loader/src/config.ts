@@ -11,6 +11,8 @@ import {
   type Issue,
   issuesOf,
   loadFailed,
+  namesForKeys,
+  type Reference,
   type ReferenceAllowList,
   type Resolved,
   Resolver,
@@ -91,6 +93,33 @@ function addSources(read: Set<string>, sources: SourceInfo[] | undefined): void 
   for (const s of sources ?? []) if (s.service !== 'kms') read.add(s.id);
 }
 
+/**
+ * Records the target of every reference a load meets, at any depth, before it is fetched:
+ * a failed load records what it read too (not only the reference that failed), so the next
+ * refresh re-reads it instead of serving what the failed one left in the cache.
+ */
+function recordReferences(read: Set<string>): (ref: Reference) => undefined {
+  return (ref) => {
+    if (ref.service === 'ssm') read.add(ref.name);
+    else if (ref.service === 'secretsmanager') read.add(ref.secretId);
+    return undefined;
+  };
+}
+
+/**
+ * Resolves the references in `text` (the value of `key`), recording each reference's target in
+ * `read` as it is met (see recordReferences). Fails with LOAD_FAILED holding one issue for `key`.
+ */
+async function resolveTracked(
+  resolver: Resolver,
+  key: string,
+  text: string,
+  read: Set<string>,
+): Promise<Resolved> {
+  const out = await resolver.resolveMap({ [key]: text }, { checkReference: recordReferences(read) });
+  return out[key]!;
+}
+
 /** Adds the sources a failed step names (a parameter, a secret, a reference's target). */
 function addIssueSources(read: Set<string>, issues: Issue[]): void {
   for (const i of issues) if (i.source) read.add(i.source);
@@ -121,10 +150,16 @@ export async function loadTracked<S extends z.ZodType>(
   if (opts.hierarchy) {
     const fetchKeys = (opts.fetchSchemaKeys ?? keys.length > 0) && keys.length > 0;
     try {
-      for (const level of buildLevels(opts.hierarchy)) read.add(level.path);
+      const levels = buildLevels(opts.hierarchy);
+      for (const level of levels) read.add(level.path);
+      const wanted = fetchKeys ? keys.flatMap(keyVariants) : [];
+      // schema keys are read one name at a time, not by listing a path: record each name, so a
+      // refresh after a failed one re-reads a parameter created (or fixed) since
+      for (const { name } of namesForKeys(levels, wanted)) read.add(name);
       const h = await resolver.loadHierarchy(opts.hierarchy, {
-        ...(fetchKeys ? { keys: keys.flatMap(keyVariants) } : {}),
+        ...(fetchKeys ? { keys: wanted } : {}),
         ...(opts.allowReferences ? { allowReferences: opts.allowReferences } : {}),
+        checkReference: recordReferences(read),
       });
       for (const name of [...h.parameterNames(), ...h.ignored]) read.add(name);
       for (const e of h.entries.values()) {
@@ -156,7 +191,7 @@ export async function loadTracked<S extends z.ZodType>(
     if (v !== undefined) refs[key] = v;
   }
   const refEntries = Object.entries(refs);
-  const settled = await Promise.allSettled(refEntries.map(([, v]) => resolver.resolveTemplate(v)));
+  const settled = await Promise.allSettled(refEntries.map(([k, v]) => resolveTracked(resolver, k, v, read)));
   settled.forEach((s, i) => {
     const [key, input] = refEntries[i]!;
     const fromEnv = opts.env && Object.hasOwn(opts.env, key) && environment[opts.env[key]!] === input;
@@ -254,20 +289,20 @@ async function loadSealedFile(
     issues.push(...issuesOf(err, '(sealed file)', file));
     return;
   }
-  const resolveOne = async (v: SealedValue): Promise<{ value: unknown; secret: boolean }> => {
+  const resolveOne = async (key: string, v: SealedValue): Promise<{ value: unknown; secret: boolean }> => {
     if (typeof v === 'string') {
-      const r = await resolver.resolveTemplate(v);
+      const r = await resolveTracked(resolver, key, v, read);
       addSources(read, r.sources);
       return { value: r.value, secret: r.secret };
     }
     if (Array.isArray(v)) {
-      const items = await Promise.all(v.map(resolveOne));
+      const items = await Promise.all(v.map((item) => resolveOne(key, item)));
       return { value: items.map((i) => i.value), secret: items.some((i) => i.secret) };
     }
     return { value: v, secret: false };
   };
   const list = [...entries];
-  const settled = await Promise.allSettled(list.map(([, v]) => resolveOne(v)));
+  const settled = await Promise.allSettled(list.map(([k, v]) => resolveOne(k, v)));
   settled.forEach((s, i) => {
     const key = list[i]![0];
     if (s.status === 'rejected') {

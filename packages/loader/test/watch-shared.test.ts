@@ -4,7 +4,7 @@
  * values, `references`, `env` — and leaves what others cached alone.
  */
 import { LocalBackend, parseLocalTree, Resolver } from '@strata/core';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { watchConfig } from '../src/watch.js';
 
@@ -103,4 +103,73 @@ describe('watchConfig on a shared resolver', () => {
     expect(h.current.logLevel).toBe('info');
     h.close();
   });
+  // a failed refresh reads more than the source it names: what it left in the cache must be re-read
+  it('schema keys: a parameter created with a broken reference, then fixed, is re-read', async () => {
+    const tree = parseLocalTree({ parameters: { '/acme/log-level': 'warn' } });
+    const resolver = new Resolver({ backend: new LocalBackend(tree) });
+    const onError = vi.fn();
+    const h = await watchConfig({
+      schema: z.object({ logLevel: z.string() }),
+      hierarchy,
+      resolver,
+      onError,
+    });
+    expect(h.current.logLevel).toBe('warn');
+    tree.parameters.set('/acme/shop/dev/log-level', param('<<resolve:ssm:/shared/missing>>', 1));
+    await expect(h.refresh()).rejects.toMatchObject({ code: 'LOAD_FAILED' });
+    tree.parameters.set('/acme/shop/dev/log-level', param('info', 2)); // fixed
+    expect((await h.refresh())?.changed).toEqual(['logLevel']);
+    expect(h.current.logLevel).toBe('info');
+    expect(onError).toHaveBeenCalledTimes(1);
+    h.close();
+  });
+
+  for (const fetchSchemaKeys of [true, false]) {
+    it(`a reference read by a failed refresh is re-read by the next (${fetchSchemaKeys ? 'schema keys' : 'by path'})`, async () => {
+      const tree = parseLocalTree({
+        parameters: { '/acme/shop/dev/banner': 'hello', '/shared/x': 'x1' },
+      });
+      const resolver = new Resolver({ backend: new LocalBackend(tree) });
+      const h = await watchConfig({
+        schema: z.object({ banner: z.string() }),
+        hierarchy,
+        resolver,
+        fetchSchemaKeys,
+      });
+      // one reference resolves (and is cached), the other does not: the refresh fails
+      tree.parameters.set(
+        '/acme/shop/dev/banner',
+        param('<<resolve:ssm:/shared/x>>-<<resolve:ssm:/shared/missing>>', 2),
+      );
+      await expect(h.refresh()).rejects.toMatchObject({ code: 'LOAD_FAILED' });
+      tree.parameters.set('/shared/x', param('x2', 2));
+      tree.parameters.set('/acme/shop/dev/banner', param('<<resolve:ssm:/shared/x>>', 3)); // fixed
+      expect((await h.refresh())?.changed).toEqual(['banner']);
+      expect(h.current.banner).toBe('x2'); // not the x1 the failed refresh cached
+      h.close();
+    });
+  }
+  for (const via of ['references', 'env'] as const) {
+    it(`a reference nested in a value \`${via}\` names, read by a failed refresh, is re-read by the next`, async () => {
+      const tree = parseLocalTree({ parameters: { '/shared/wrap': 'plain', '/shared/x': 'x1' } });
+      const resolver = new Resolver({ backend: new LocalBackend(tree) });
+      const h = await watchConfig({
+        schema: z.object({ banner: z.string() }),
+        ...(via === 'references'
+          ? { references: { banner: '<<resolve:ssm:/shared/wrap>>' } }
+          : { env: { banner: 'BANNER' }, environment: { BANNER: '<<resolve:ssm:/shared/wrap>>' } }),
+        resolver,
+      });
+      tree.parameters.set(
+        '/shared/wrap',
+        param('<<resolve:ssm:/shared/x>>-<<resolve:ssm:/shared/missing>>', 2),
+      );
+      await expect(h.refresh()).rejects.toMatchObject({ code: 'LOAD_FAILED' });
+      tree.parameters.set('/shared/x', param('x2', 2));
+      tree.parameters.set('/shared/wrap', param('<<resolve:ssm:/shared/x>>', 3)); // fixed
+      expect((await h.refresh())?.changed).toEqual(['banner']);
+      expect(h.current.banner).toBe('x2');
+      h.close();
+    });
+  }
 });

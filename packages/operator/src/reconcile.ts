@@ -42,12 +42,15 @@ export class Tracking {
   readonly lastWritten = new Map<string, string>();
   /** When the rotation event that queued a SecretSync arrived (for the event → Secret metric). */
   readonly eventAt = new Map<string, number>();
+  /** Since when (clock ms) a SecretSync has read an older SSM version than it synced. */
+  readonly olderSince = new Map<string, number>();
 
   forget(key: string): void {
     this.deps.delete(key);
     this.unnamed.delete(key);
     this.lastWritten.delete(key);
     this.eventAt.delete(key);
+    this.olderSince.delete(key);
   }
 }
 
@@ -76,6 +79,11 @@ export interface ReconcilerOptions {
 
 /** How long to wait before reading again a source that returned an older version than synced. */
 const OLDER_VERSION_RETRY_MS = 2000;
+/**
+ * How long an older version is taken for a lagging read. Past this it is what the parameter holds
+ * now (deleted and created again: its versions restart at 1) and it is synced.
+ */
+const OLDER_VERSION_GIVE_UP_MS = 30_000;
 
 export class Reconciler {
   constructor(private readonly o: ReconcilerOptions) {}
@@ -113,13 +121,23 @@ export class Reconciler {
 
     const older = this.olderThanSynced(s, resolved);
     if (older) {
-      this.o.logger.info(
-        { secretsync: key, source: older },
-        'read an older version than already synced; retrying shortly',
+      const now = this.o.clock.now();
+      const since = this.o.tracking.olderSince.get(key) ?? now;
+      this.o.tracking.olderSince.set(key, since);
+      if (now - since < OLDER_VERSION_GIVE_UP_MS) {
+        this.o.logger.info(
+          { secretsync: key, source: older },
+          'read an older version than already synced; retrying shortly',
+        );
+        this.o.resolver.invalidate(older.slice('ssm:'.length));
+        return requeueAfter(OLDER_VERSION_RETRY_MS);
+      }
+      this.o.logger.warn(
+        { secretsync: key, source: older, forMs: now - since },
+        'still an older version than already synced: the parameter was deleted and created again; syncing it',
       );
-      this.o.resolver.invalidate(older.slice('ssm:'.length));
-      return requeueAfter(OLDER_VERSION_RETRY_MS);
     }
+    this.o.tracking.olderSince.delete(key);
 
     const desired = desiredSecret(s, resolved.data);
     const decision = await this.writeSecret(key, s, desired, resolved);

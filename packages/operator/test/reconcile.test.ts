@@ -139,4 +139,27 @@ describe('reconcile', () => {
     expect(t.eventWrites().length).toBeLessThanOrEqual(5);
     expect(t.status()?.sourceVersions).toEqual([{ source: 'ssm:/app/dev/pw', version: '101' }]);
   });
+  it('a parameter deleted and created again (its version back to 1) is synced once it stays so, not re-read forever', async () => {
+    const t = setup(refsSpec);
+    const put = (value: string, version: number) => {
+      t.tree.parameters.set('/app/dev/pw', { value, type: 'SecureString', version, labels: [] });
+      t.resolver.invalidate('/app/dev/pw'); // what a rotation event does
+    };
+    put(`${VALUE}-v3`, 3);
+    await expect(t.reconciler.reconcile('team-a/app')).resolves.toBe(done);
+    put(`${VALUE}-new`, 1); // deleted and created again
+    // first taken for a lagging read: retried shortly, nothing written
+    await expect(t.reconciler.reconcile('team-a/app')).resolves.toEqual({ requeueAfterMs: 2000 });
+    expect(Buffer.from(t.secret().data!.password!, 'base64').toString()).toBe(`${VALUE}-v3`);
+    for (let i = 0; i < 20; i++) {
+      await t.clock.advance(2000);
+      if ((await t.reconciler.reconcile('team-a/app')) === done) break;
+    }
+    expect(Buffer.from(t.secret().data!.password!, 'base64').toString()).toBe(`${VALUE}-new`);
+    expect(t.status()?.sourceVersions).toEqual([{ source: 'ssm:/app/dev/pw', version: '1' }]);
+    // from then on it is the synced version: the next change is written at once
+    put(`${VALUE}-next`, 2);
+    await expect(t.reconciler.reconcile('team-a/app')).resolves.toBe(done);
+    expect(Buffer.from(t.secret().data!.password!, 'base64').toString()).toBe(`${VALUE}-next`);
+  });
 });

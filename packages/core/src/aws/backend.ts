@@ -182,12 +182,4 @@ export class AwsBackend implements Backend {
       this.clients.delete(key);
     }
   }
-
-  /**
-   * @deprecated Use `close()`. Kept only until every caller (the resolver's `close()`) calls
-   * `close()`; then removed.
-   */
-  destroy(): void {
-    void this.close();
-  }
 }

@@ -60,6 +60,21 @@ export type EnvelopeOptions = Pick<
 /** Errors KMS calls raised during one envelope decryption (the Encryption SDK folds them into text). */
 const kmsErrors = new AsyncLocalStorage<unknown[]>();
 
+/**
+ * The Encryption SDK module, imported on first use; a failed import (EMFILE under load, a broken
+ * install) fails that call with a coded error and is tried again by the next one, never remembered.
+ */
+async function loadEsdk(): Promise<Esdk> {
+  try {
+    return await import('@aws-crypto/client-node');
+  } catch (err) {
+    throw new StrataError('UNAVAILABLE', 'kms: the module @aws-crypto/client-node could not be loaded', {
+      source: 'kms',
+      cause: err,
+    });
+  }
+}
+
 export class Envelope {
   private esdkRuntime: Promise<EsdkRuntime> | undefined;
   private readonly encryptCmms = new Map<string, Promise<NodeMaterialsManager>>();
@@ -177,7 +192,9 @@ export class Envelope {
         `kms: this Encryption SDK message (format version 1, suite 0x${header.suiteId.toString(16).padStart(4, '0')}) has no key commitment; Strata's commitment policy is REQUIRE_ENCRYPT_REQUIRE_DECRYPT. Re-encrypt it with an Encryption SDK 2.0 or later default`,
       );
     }
-    const { client, decryptCmm } = await this.runtime();
+    const { client, decryptCmm } = await this.runtime().catch((err: unknown) => {
+      throw envelopeError(err, 'decrypt', undefined, this.opts.maxBodySize);
+    });
     // Checks the context before the data key is decrypted: a mismatch costs no KMS call.
     const checking: NodeMaterialsManager = {
       getEncryptionMaterials: () => Promise.reject(new Error('decrypt only')),
@@ -247,9 +264,10 @@ export class Envelope {
     };
   }
 
+  /** The Encryption SDK client and decrypting materials, built once; a failure is not kept (the next call tries again). */
   private runtime(): Promise<EsdkRuntime> {
     this.esdkRuntime ??= (async () => {
-      const esdk = await import('@aws-crypto/client-node');
+      const esdk = await loadEsdk();
       const client = esdk.buildClient(esdk.CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT);
       const kmsClient = this.esdkKmsClient();
       const keyring = new esdk.KmsKeyringNode({
@@ -262,7 +280,10 @@ export class Envelope {
             }),
       });
       return { esdk, client, decryptCmm: this.materials(esdk, keyring) };
-    })();
+    })().catch((err: unknown) => {
+      this.esdkRuntime = undefined;
+      throw err;
+    });
     return this.esdkRuntime;
   }
 

@@ -143,6 +143,6 @@ export class Session {
   close(): void {
     this.stop();
     for (const r of this.resolvers.splice(0)) r.close();
-    this.aws?.destroy();
+    void this.aws?.close();
   }
 }

@@ -6,7 +6,7 @@ import * as k8s from '@kubernetes/client-node';
 import { adminKubeConfig, serviceAccountToken, tokenKubeConfig } from '@strata/test-env/kube-client';
 import pino from 'pino';
 
-export const run = promisify(execFile);
+const run = promisify(execFile);
 export const CHART = fileURLToPath(new URL('../../../charts/strata-operator', import.meta.url));
 export const RELEASE = 'strata-operator';
 export const RELEASE_NS = 'strata-system';

@@ -28,13 +28,11 @@ import {
 import { rawDecrypt, rawEncrypt, rawRandom, rawReEncrypt } from './raw.js';
 
 export {
-  CONTENT_ENCODING_KEY,
   DEFAULT_KMS_CACHE,
   type DecryptResult,
   type EncryptMode,
   type EncryptOptions,
   type EncryptResult,
-  KMS_ENCRYPT_MAX_BYTES,
   type KmsCacheOptions,
   type KmsCryptoOptions,
   type ReEncryptOptions,

@@ -54,8 +54,7 @@ import { type LocalParameter, type LocalTree, normPath, readLocalTree } from './
 import { writableName, writeLocalParameter } from './write.js';
 
 export { localKmsCiphertext } from './kms.js';
-export { type LocalParameter, type LocalTree, parseLocalTree, readLocalTree } from './tree.js';
-export { writeFileAtomic } from './write.js';
+export { type LocalTree, parseLocalTree, readLocalTree } from './tree.js';
 export { parseYamlText } from './yaml.js';
 
 function notFound(what: string): Outcome<never> {

@@ -28,7 +28,7 @@ import { toPlain } from './yaml.js';
  * Writes a file atomically: a temporary file next to it, flushed, then renamed over it (same
  * directory, so the rename is atomic). Keeps the old file's mode; a new file gets `mode`.
  */
-export function writeFileAtomic(path: string, data: string, mode = 0o600): void {
+function writeFileAtomic(path: string, data: string, mode = 0o600): void {
   let keep = mode;
   try {
     keep = statSync(path).mode & 0o777;

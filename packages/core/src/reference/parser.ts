@@ -93,7 +93,6 @@ export { hasReference, parseReference, parseTemplate } from './parse.js';
 export { formatReference, formatTemplate, referenceKey } from './printer.js';
 export type {
   KmsReference,
-  ParseOptions,
   ParseOrigin,
   Reference,
   SecretsManagerReference,

@@ -1,7 +1,10 @@
 /**
  * The operator against a real kube-apiserver + etcd + kube-controller-manager (RBAC on), the Helm
  * chart installed with helm, moto for SSM / Secrets Manager / EventBridge / SQS, and the fault
- * proxy counting AWS calls. The operator runs out of cluster with the chart's ServiceAccount token.
+ * proxy counting AWS calls. The operator runs from its image, as the chart's Deployment runs it
+ * (test/env/pod.ts): the container spec from `helm template`, non-root with a read-only root
+ * filesystem and no capabilities, inside the chart's memory limit, configured in-cluster from a
+ * mounted token of the chart's ServiceAccount; leader failover is between two such containers.
  */
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
@@ -14,19 +17,19 @@ import { restartApiserverFromState } from '@strata/test-env/kube';
 import { eventually } from '@strata/test-env/kube-client';
 import { resetMoto } from '@strata/test-env/moto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Operator } from '../src/index.js';
+import type { OperatorPod } from '@strata/test-env/pod';
 import {
   admin,
   CHART,
-  capturedLogger,
   decode,
   ensureChart,
   helm,
   LEASE,
-  operatorKubeConfig,
+  podValues,
   RELEASE,
   RELEASE_NS,
   secretSync,
+  startOperatorPod,
 } from './helpers.js';
 
 const NS = 'team-a';
@@ -36,8 +39,9 @@ const SECRET_VALUES = ['db-pw-v1', 'db-pw-v2', 'api-tok-1', 'api-tok-2', 'hand-e
 let proxy: FaultProxy;
 let queueUrl: string;
 let secretArn: string;
-let op: Operator;
-let logs: string[];
+let op: OperatorPod;
+/** Every pod this file started, for the log check at the end and the clean-up. */
+const pods: OperatorPod[] = [];
 const { core, apps, custom } = admin();
 
 async function readSecret(ns: string, name: string) {
@@ -93,34 +97,17 @@ async function secretHolds(ns: string, name: string, key: string, value: string,
   });
 }
 
-function newOperator(identity: string, captured = capturedLogger()) {
-  return operatorKubeConfig().then(
-    (kc) =>
-      new Operator({
-        kubeConfig: kc,
-        logger: captured.logger,
-        resolver: {
-          aws: {
-            endpoint: proxy.endpoint,
-            region: 'us-east-1',
-            credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-            retry: { retries: 4, baseMs: 10, capMs: 100 },
-          },
-        },
-        sqs: { queueUrl, client: aws.sqs(), waitTimeSeconds: 1 },
-        leaderElection: {
-          namespace: RELEASE_NS,
-          name: LEASE,
-          identity,
-          leaseDurationMs: 3000,
-          renewDeadlineMs: 2000,
-          retryPeriodMs: 300,
-        },
-        defaultRefreshMs: 3_600_000,
-        httpPort: 0,
-      }),
+async function newOperator(identity: string): Promise<OperatorPod> {
+  const pod = await startOperatorPod(
+    identity,
+    podValues({ awsEndpoint: proxy.endpoint, queueUrl, namespaces: [NS, DENIED_NS] }),
   );
+  pods.push(pod);
+  return pod;
 }
+
+/** AWS calls that read values (SQS polling aside). */
+const valueReads = () => proxy.callsTo('ssm:') + proxy.callsTo('secretsmanager:') + proxy.callsTo('kms:');
 
 beforeAll(async () => {
   await resetMoto(aws.motoEndpoint());
@@ -173,19 +160,40 @@ beforeAll(async () => {
       },
     },
   });
-  const captured = capturedLogger();
-  logs = captured.lines;
-  op = await newOperator('op-1', captured);
-  await op.start();
-  await eventually(async () => op.isLeader, { what: 'operator leads' });
-}, 180_000);
+  op = await newOperator('op-1');
+  await eventually(async () => op.isLeader(), { what: 'operator leads' });
+}, 240_000);
 
 afterAll(async () => {
-  await op?.stop();
+  for (const p of pods) await p.remove();
   await proxy?.stop();
+  await core.deleteNamespace({ name: NS }).catch(() => {});
+  await core.deleteNamespace({ name: DENIED_NS }).catch(() => {});
+  await custom
+    .deleteClusterCustomObject({ group: 'strata.dev', version: 'v1alpha1', plural: 'sourcepolicies', name: 'team-a' })
+    .catch(() => {});
 });
 
 describe('strata operator on a real API server', () => {
+  it('the container runs as the chart says: non-root, read-only, no capabilities, in-cluster, probes pass', async () => {
+    const status = await op.processStatus();
+    expect(status).toMatch(/^Uid:\s+65532\s+65532\s+65532\s+65532$/m);
+    expect(status).toMatch(/^CapEff:\s+0+$/m);
+    expect(status).toMatch(/^NoNewPrivs:\s+1$/m);
+    expect(op.podmanArgs).toEqual(expect.arrayContaining(['--read-only', '--cap-drop', 'ALL', '--memory']));
+    expect(await op.probe('liveness')).toBe(true);
+    expect(await op.probe('readiness')).toBe(true);
+    // in-cluster configuration: the mounted ServiceAccount files, no kubeconfig
+    const env = op.podmanArgs.filter((a, i) => op.podmanArgs[i - 1] === '--env');
+    expect(env.some((e) => e.startsWith('KUBECONFIG='))).toBe(false);
+    expect(env).toContain(`KUBERNETES_SERVICE_HOST=127.0.0.1`);
+    // the root filesystem refuses writes; /tmp (the chart's emptyDir) takes them
+    const write = (path: string) =>
+      op.exec(['node', '-e', `require('node:fs').writeFileSync(${JSON.stringify(path)}, 'x')`]);
+    expect((await write('/app/x')).code).not.toBe(0);
+    expect((await write('/tmp/x')).code).toBe(0);
+  });
+
   it('helm installed the chart: CRDs, ServiceAccount and RBAC exist', async () => {
     const list = JSON.parse(await helm(['list', '--namespace', RELEASE_NS, '-o', 'json']));
     expect(list).toMatchObject([{ name: RELEASE, status: 'deployed' }]);
@@ -272,16 +280,11 @@ describe('strata operator on a real API server', () => {
 
   it('malformed queue messages are dropped without stopping the consumer', async () => {
     await aws.sqs().send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'this is not an event' }));
-    await eventually(
-      async () =>
-        (await op.metrics.registry.getSingleMetricAsString('strata_events_total')).includes(
-          'result="malformed"} 1',
-        ),
-      {
-        what: 'malformed counted',
-      },
-    );
-    expect(op.isLeader).toBe(true);
+    await eventually(async () => (await op.metrics()).includes('result="malformed"} 1'), {
+      what: 'malformed counted',
+    });
+    expect(await op.isLeader()).toBe(true);
+    expect((await op.state()).running).toBe(true);
   });
 
   it('a hand edit of the managed Secret is repaired', async () => {
@@ -300,7 +303,7 @@ describe('strata operator on a real API server', () => {
   });
 
   it('a namespace without a grant gets AccessDenied, an Event, and makes no AWS call', async () => {
-    proxy.resetCounts();
+    const before = valueReads();
     await createSync(DENIED_NS, 'sneaky', {
       target: { name: 'stolen' },
       sources: [{ refs: { pw: '<<resolve:ssm:/app/prod/db-password>>' } }],
@@ -318,26 +321,22 @@ describe('strata operator on a real API server', () => {
       true,
     );
     expect(await readSecret(DENIED_NS, 'stolen')).toBeUndefined();
-    expect(proxy.counts().total).toBe(0);
+    expect(valueReads() - before).toBe(0);
   });
 
   it('two operators elect one leader; only the leader writes; the standby takes over', async () => {
-    const second = capturedLogger();
-    const op2 = await newOperator('op-2', second);
-    await op2.start();
+    const op2 = await newOperator('op-2');
     await new Promise((r) => setTimeout(r, 1500));
-    expect(op.isLeader).toBe(true);
-    expect(op2.isLeader).toBe(false);
+    expect(await op.isLeader()).toBe(true);
+    expect(await op2.isLeader()).toBe(false);
     await changeParameter('/app/dev/db-host', 'db2.internal', 'String');
     await secretHolds(NS, 'app-secret', 'db-host', 'db2.internal');
-    expect(await op2.metrics.registry.getSingleMetricAsString('strata_secret_writes_total')).not.toMatch(
-      /action="[a-z]+"} [1-9]/,
-    );
-    // the leader stops (SIGTERM path): it releases the Lease and the standby takes over
-    await op.stop();
-    await eventually(async () => op2.isLeader, { what: 'standby leads', timeoutMs: 15_000 });
+    expect(await op2.metrics()).not.toMatch(/^strata_secret_writes_total\{[^}]*\} [1-9]/m);
+    // the kubelet stops the leader's container (SIGTERM): it exits 0, releasing the Lease, and
+    // the standby container takes over
+    expect(await op.stop()).toBe(0);
+    await eventually(async () => op2.isLeader(), { what: 'standby leads', timeoutMs: 15_000 });
     op = op2;
-    logs.push(...second.lines);
   });
 
   it('deleting the SecretSync garbage-collects its Secret', async () => {
@@ -375,13 +374,9 @@ describe('strata operator on a real API server', () => {
       version: 'v1alpha1',
       plural: 'secretsyncs',
     });
-    const haystack = [
-      logs.join(''),
-      JSON.stringify(events),
-      JSON.stringify(statuses),
-      await op.metrics.registry.metrics(),
-    ].join('\n');
-    expect(logs.length).toBeGreaterThan(0);
+    const logs = (await Promise.all(pods.map((p) => p.logs()))).join('\n');
+    const haystack = [logs, JSON.stringify(events), JSON.stringify(statuses), await op.metrics()].join('\n');
+    expect(logs).toContain('"level":30'); // the pods' log lines are part of the check
     for (const v of [...SECRET_VALUES, 'prod-only']) expect(haystack).not.toContain(v);
   });
 });

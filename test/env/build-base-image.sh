@@ -73,9 +73,10 @@ if [[ ! -s "${DIR}/rootfs.tar" ]]; then
   chroot "${root}" /usr/sbin/groupadd --gid 1000 node
   chroot "${root}" /usr/sbin/useradd --uid 1000 --gid node --shell /bin/bash --create-home node
   chroot "${root}" /usr/local/bin/node --version >/dev/null
-  # slim it like the public -slim image: no apt lists, docs or man pages
-  rm -rf "${root}"/var/lib/apt/lists/* "${root}"/var/cache/apt/*.bin "${root}"/usr/share/doc/* \
-    "${root}"/usr/share/man/* "${root}"/usr/share/info/* "${root}"/var/log/*.log
+  # slim it like the public -slim image: no downloaded .debs, apt lists, docs, man pages or locales
+  rm -rf "${root}"/var/cache/apt/archives/*.deb "${root}"/var/lib/apt/lists/* "${root}"/var/cache/apt/*.bin \
+    "${root}"/usr/share/doc/* "${root}"/usr/share/man/* "${root}"/usr/share/info/* "${root}"/usr/share/locale/* \
+    "${root}"/var/log/*.log
   mkdir -p "${DIR}"
   tar --numeric-owner -C "${root}" -cf "${DIR}/rootfs.tar.tmp" .
   mv "${DIR}/rootfs.tar.tmp" "${DIR}/rootfs.tar"

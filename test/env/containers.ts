@@ -129,7 +129,8 @@ export function operatorImageHash(baseImage: string): string {
  */
 export async function ensureOperatorImage(log: (m: string) => void = () => {}): Promise<string> {
   const base = await ensureBaseImage(log);
-  const image = `${OPERATOR_IMAGE_REPO}:${operatorImageHash(base)}`;
+  const baseId = (await podman(['image', 'inspect', '--format', '{{.Id}}', base]).catch(() => '')).trim();
+  const image = `${OPERATOR_IMAGE_REPO}:${operatorImageHash(`${base}@${baseId}`)}`;
   const exists = await podman(['image', 'exists', image]).then(
     () => true,
     () => false,

@@ -155,7 +155,12 @@ export async function ensureOperatorImage(log: (m: string) => void = () => {}): 
   if (existsSync(npmCache)) args.push('-v', `${npmCache}:/root/.npm`);
   const ca = process.env.NODE_EXTRA_CA_CERTS;
   if (ca && existsSync(ca)) {
-    args.push('-v', `${ca}:/etc/strata-build-ca.crt:ro`, '--build-arg', 'NODE_EXTRA_CA_CERTS=/etc/strata-build-ca.crt');
+    args.push(
+      '-v',
+      `${ca}:/etc/strata-build-ca.crt:ro`,
+      '--build-arg',
+      'NODE_EXTRA_CA_CERTS=/etc/strata-build-ca.crt',
+    );
   }
   args.push(REPO_ROOT);
   const started = Date.now();

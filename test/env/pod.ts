@@ -110,7 +110,12 @@ function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Reco
   for (const [k, v] of Object.entries(b)) {
     const prev = out[k];
     out[k] =
-      v && typeof v === 'object' && !Array.isArray(v) && prev && typeof prev === 'object' && !Array.isArray(prev)
+      v &&
+      typeof v === 'object' &&
+      !Array.isArray(v) &&
+      prev &&
+      typeof prev === 'object' &&
+      !Array.isArray(prev)
         ? deepMerge(prev as Record<string, unknown>, v as Record<string, unknown>)
         : v;
   }
@@ -187,13 +192,19 @@ export class OperatorPod {
     const uid = sc.runAsUser ?? numericUser(imageUser);
     if (sc.runAsNonRoot) {
       if (uid === undefined)
-        throw new Error(`container has runAsNonRoot and image has non-numeric user (${imageUser}), cannot verify user is non-root`);
+        throw new Error(
+          `container has runAsNonRoot and image has non-numeric user (${imageUser}), cannot verify user is non-root`,
+        );
       if (uid === 0) throw new Error('container has runAsNonRoot and image will run as root');
     }
     if (sc.runAsUser !== undefined) {
-      args.push('--user', sc.runAsGroup !== undefined ? `${sc.runAsUser}:${sc.runAsGroup}` : `${sc.runAsUser}`);
+      args.push(
+        '--user',
+        sc.runAsGroup !== undefined ? `${sc.runAsUser}:${sc.runAsGroup}` : `${sc.runAsUser}`,
+      );
     }
-    if (pod.securityContext?.fsGroup !== undefined) args.push('--group-add', String(pod.securityContext.fsGroup));
+    if (pod.securityContext?.fsGroup !== undefined)
+      args.push('--group-add', String(pod.securityContext.fsGroup));
     if (sc.readOnlyRootFilesystem) args.push('--read-only', '--read-only-tmpfs=false');
     for (const cap of sc.capabilities?.drop ?? []) args.push('--cap-drop', cap);
     for (const cap of sc.capabilities?.add ?? []) args.push('--cap-add', cap);
@@ -205,7 +216,8 @@ export class OperatorPod {
     if (limits.memory) args.push('--memory', String(Math.floor(quantity(limits.memory))));
     if (requests.memory) args.push('--memory-reservation', String(Math.floor(quantity(requests.memory))));
     if (limits.cpu) args.push('--cpus', String(quantity(limits.cpu)));
-    if (requests.cpu) args.push('--cpu-shares', String(Math.max(2, Math.round(quantity(requests.cpu) * 1024))));
+    if (requests.cpu)
+      args.push('--cpu-shares', String(Math.max(2, Math.round(quantity(requests.cpu) * 1024))));
     args.push('--stop-timeout', String(pod.terminationGracePeriodSeconds ?? 30));
 
     // volumes: emptyDir -> tmpfs of its size limit
@@ -250,7 +262,8 @@ export class OperatorPod {
       if (e.value !== undefined) env.push([e.name, e.value]);
       else if (e.valueFrom?.fieldRef) {
         const v = field[e.valueFrom.fieldRef.fieldPath];
-        if (v === undefined) throw new Error(`env ${e.name}: fieldRef ${e.valueFrom.fieldRef.fieldPath} not supported`);
+        if (v === undefined)
+          throw new Error(`env ${e.name}: fieldRef ${e.valueFrom.fieldRef.fieldPath} not supported`);
         env.push([e.name, v]);
       } else if (e.valueFrom) throw new Error(`env ${e.name}: only value and fieldRef are supported`);
       else env.push([e.name, '']);
@@ -281,7 +294,9 @@ export class OperatorPod {
 
   /** GET a path on a container port (host networking: loopback). */
   async get(path: string, port: number | string = 'health'): Promise<{ status: number; body: string }> {
-    const res = await fetch(`http://127.0.0.1:${this.portOf(port)}${path}`, { signal: AbortSignal.timeout(3000) });
+    const res = await fetch(`http://127.0.0.1:${this.portOf(port)}${path}`, {
+      signal: AbortSignal.timeout(3000),
+    });
     return { status: res.status, body: await res.text() };
   }
 
@@ -323,7 +338,12 @@ export class OperatorPod {
       ])
     ).trim();
     const [running, exitCode, pid, oom] = out.split(' ');
-    return { running: running === 'true', exitCode: Number(exitCode), pid: Number(pid), oomKilled: oom === 'true' };
+    return {
+      running: running === 'true',
+      exitCode: Number(exitCode),
+      pid: Number(pid),
+      oomKilled: oom === 'true',
+    };
   }
 
   /** Polls the readiness probe until it passes; fails with the container's log if it exits. */
@@ -333,10 +353,14 @@ export class OperatorPod {
       if (await this.probe('readiness')) return;
       const st = await this.state();
       if (!st.running)
-        throw new Error(`container ${this.name} exited with code ${st.exitCode}:\n${(await this.logs()).slice(-4000)}`);
+        throw new Error(
+          `container ${this.name} exited with code ${st.exitCode}:\n${(await this.logs()).slice(-4000)}`,
+        );
       await new Promise((r) => setTimeout(r, 250));
     }
-    throw new Error(`container ${this.name}: readiness probe not passing after ${timeoutMs} ms:\n${(await this.logs()).slice(-4000)}`);
+    throw new Error(
+      `container ${this.name}: readiness probe not passing after ${timeoutMs} ms:\n${(await this.logs()).slice(-4000)}`,
+    );
   }
 
   /** stdout + stderr of the container (the operator's JSON log lines). */
@@ -369,9 +393,9 @@ export class OperatorPod {
 
   /** SIGTERM, as the kubelet stops a Pod, SIGKILL after the grace period; resolves to the exit code. */
   async stop(graceSeconds = this.pod.terminationGracePeriodSeconds ?? 30): Promise<number> {
-    await podman(['stop', '--time', String(graceSeconds), this.name], { timeoutMs: (graceSeconds + 30) * 1000 }).catch(
-      () => {},
-    );
+    await podman(['stop', '--time', String(graceSeconds), this.name], {
+      timeoutMs: (graceSeconds + 30) * 1000,
+    }).catch(() => {});
     return (await this.state().catch(() => ({ exitCode: -1 }))).exitCode;
   }
 

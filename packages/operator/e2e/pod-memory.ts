@@ -14,8 +14,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import * as k8s from '@kubernetes/client-node';
-import { imageSize } from '@strata/test-env/containers';
 import { envVars, startEnv, stopEnv } from '@strata/test-env';
+import { imageSize } from '@strata/test-env/containers';
 import { OperatorPod } from '@strata/test-env/pod';
 import pLimit from 'p-limit';
 
@@ -62,7 +62,8 @@ try {
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const custom = kc.makeApiClient(k8s.CustomObjectsApi);
   const nsNames = Array.from({ length: NAMESPACES }, (_, i) => `mem-${i}`);
-  for (const name of nsNames) await core.createNamespace({ body: { metadata: { name, labels: { mem: 'yes' } } } });
+  for (const name of nsNames)
+    await core.createNamespace({ body: { metadata: { name, labels: { mem: 'yes' } } } });
   await custom.createClusterCustomObject({
     group: 'strata.dev',
     version: 'v1alpha1',
@@ -126,7 +127,12 @@ try {
               spec: {
                 target: { name: `s-${i}` },
                 sources: [
-                  { refs: { a: `<<resolve:ssm:/mem/p/${i % PARAMS}>>`, b: `<<resolve:ssm:/mem/p/${(i * 7 + 3) % PARAMS}>>` } },
+                  {
+                    refs: {
+                      a: `<<resolve:ssm:/mem/p/${i % PARAMS}>>`,
+                      b: `<<resolve:ssm:/mem/p/${(i * 7 + 3) % PARAMS}>>`,
+                    },
+                  },
                 ],
               },
             },
@@ -147,13 +153,16 @@ try {
     await new Promise((r) => setTimeout(r, 10_000));
     const s = await status();
     rows.push([`${n.toLocaleString('en')} SecretSyncs synced`, s.rss, s.hwm, synced]);
-    log(`${n}: RSS ${(s.rss / MiB).toFixed(0)} MiB, peak ${(s.hwm / MiB).toFixed(0)} MiB, synced in ${synced.toFixed(0)} s`);
+    log(
+      `${n}: RSS ${(s.rss / MiB).toFixed(0)} MiB, peak ${(s.hwm / MiB).toFixed(0)} MiB, synced in ${synced.toFixed(0)} s`,
+    );
   }
   const size = await imageSize(image);
   console.log(`image ${image}: ${(size / 1e6).toFixed(0)} MB (${(size / MiB).toFixed(0)} MiB)`);
   console.log('| state | RSS (MiB) | peak RSS so far (MiB) |');
   console.log('| --- | ---: | ---: |');
-  for (const [what, rss, hwm] of rows) console.log(`| ${what} | ${(rss / MiB).toFixed(0)} | ${(hwm / MiB).toFixed(0)} |`);
+  for (const [what, rss, hwm] of rows)
+    console.log(`| ${what} | ${(rss / MiB).toFixed(0)} | ${(hwm / MiB).toFixed(0)} |`);
 } finally {
   await pod?.remove();
   await stopEnv(state);

@@ -16,8 +16,8 @@ import { type FaultProxy, startFaultProxy } from '@strata/test-env/fault-proxy';
 import { restartApiserverFromState } from '@strata/test-env/kube';
 import { eventually } from '@strata/test-env/kube-client';
 import { resetMoto } from '@strata/test-env/moto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OperatorPod } from '@strata/test-env/pod';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   admin,
   CHART,
@@ -170,7 +170,12 @@ afterAll(async () => {
   await core.deleteNamespace({ name: NS }).catch(() => {});
   await core.deleteNamespace({ name: DENIED_NS }).catch(() => {});
   await custom
-    .deleteClusterCustomObject({ group: 'strata.dev', version: 'v1alpha1', plural: 'sourcepolicies', name: 'team-a' })
+    .deleteClusterCustomObject({
+      group: 'strata.dev',
+      version: 'v1alpha1',
+      plural: 'sourcepolicies',
+      name: 'team-a',
+    })
     .catch(() => {});
 });
 
@@ -184,7 +189,7 @@ describe('strata operator on a real API server', () => {
     expect(await op.probe('liveness')).toBe(true);
     expect(await op.probe('readiness')).toBe(true);
     // in-cluster configuration: the mounted ServiceAccount files, no kubeconfig
-    const env = op.podmanArgs.filter((a, i) => op.podmanArgs[i - 1] === '--env');
+    const env = op.podmanArgs.filter((_a, i) => op.podmanArgs[i - 1] === '--env');
     expect(env.some((e) => e.startsWith('KUBECONFIG='))).toBe(false);
     expect(env).toContain(`KUBERNETES_SERVICE_HOST=127.0.0.1`);
     // the root filesystem refuses writes; /tmp (the chart's emptyDir) takes them
@@ -336,6 +341,11 @@ describe('strata operator on a real API server', () => {
     // the standby container takes over
     expect(await op.stop()).toBe(0);
     await eventually(async () => op2.isLeader(), { what: 'standby leads', timeoutMs: 15_000 });
+    // the Lease names the new leader by its Pod name (POD_NAME, from the downward API)
+    const lease = await admin()
+      .kc.makeApiClient(k8s.CoordinationV1Api)
+      .readNamespacedLease({ namespace: RELEASE_NS, name: LEASE });
+    expect(lease.spec?.holderIdentity).toBe(op2.name);
     op = op2;
   });
 

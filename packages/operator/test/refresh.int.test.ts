@@ -11,8 +11,8 @@ import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import * as aws from '@strata/test-env/aws';
 import { type FaultProxy, startFaultProxy } from '@strata/test-env/fault-proxy';
 import { eventually, uniqueNamespace } from '@strata/test-env/kube-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OperatorPod } from '@strata/test-env/pod';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   admin,
   decode,

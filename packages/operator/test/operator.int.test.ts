@@ -213,6 +213,26 @@ describe('strata operator on a real API server', () => {
       op.exec(['node', '-e', `require('node:fs').writeFileSync(${JSON.stringify(path)}, 'x')`]);
     expect((await write('/app/x')).code).not.toBe(0);
     expect((await write('/tmp/x')).code).toBe(0);
+    // the image holds the operator's production dependencies only: no other workspace, no
+    // Powertools, no dev dependency
+    const listing = await op.exec([
+      'node',
+      '-e',
+      `const fs = require('node:fs'); const d = '/app/node_modules';
+       console.log(JSON.stringify([...fs.readdirSync(d), ...fs.readdirSync(d + '/@strata').map((n) => '@strata/' + n)]))`,
+    ]);
+    expect(listing.code).toBe(0);
+    const modules = JSON.parse(listing.out) as string[];
+    expect(modules).toEqual(expect.arrayContaining(['@strata/core', '@strata/operator', '@kubernetes']));
+    for (const absent of [
+      '@strata/loader',
+      '@strata/test-env',
+      '@aws-lambda-powertools',
+      'typescript',
+      'vitest',
+      'turbo',
+    ])
+      expect(modules).not.toContain(absent);
   });
 
   it('helm installed the chart: CRDs, ServiceAccount and RBAC exist', async () => {

@@ -121,6 +121,15 @@ export function operatorImageHash(baseImage: string): string {
   return h.digest('hex').slice(0, 16);
 }
 
+/** The tag the operator image of this tree has on this base (whether or not it is built yet). */
+export async function operatorImageName(
+  base = process.env.STRATA_BASE_IMAGE ??
+    `localhost/node:${process.env.NODE_VERSION ?? '20.20.2'}-bookworm-slim`,
+): Promise<string> {
+  const baseId = (await podman(['image', 'inspect', '--format', '{{.Id}}', base]).catch(() => '')).trim();
+  return `${OPERATOR_IMAGE_REPO}:${operatorImageHash(`${base}@${baseId}`)}`;
+}
+
 /**
  * Builds the operator image from packages/operator/Dockerfile on the local base image, or reuses
  * the one already built from the same inputs. The build reaches the npm registry through the
@@ -129,8 +138,7 @@ export function operatorImageHash(baseImage: string): string {
  */
 export async function ensureOperatorImage(log: (m: string) => void = () => {}): Promise<string> {
   const base = await ensureBaseImage(log);
-  const baseId = (await podman(['image', 'inspect', '--format', '{{.Id}}', base]).catch(() => '')).trim();
-  const image = `${OPERATOR_IMAGE_REPO}:${operatorImageHash(`${base}@${baseId}`)}`;
+  const image = await operatorImageName(base);
   const exists = await podman(['image', 'exists', image]).then(
     () => true,
     () => false,

@@ -12,7 +12,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureOperatorImage, podman } from './containers.js';
+import { ensureOperatorImage, operatorImageName, podman } from './containers.js';
 import { helmBin, type KubeCluster, kubeGet, startKube } from './kube.js';
 import { startMoto } from './moto.js';
 import { cacheDir, isAlive, requireFile, stopProcess } from './util.js';
@@ -142,7 +142,8 @@ export async function isHealthy(state: EnvState, components: Component[]): Promi
       if ((await kubeGet(state.kube.server, '/readyz', state.kube.adminToken)).status !== 200) return false;
     }
     if (components.includes('image')) {
-      if (!state.image) return false;
+      // built from this tree (sources unchanged since), and still in podman's storage
+      if (!state.image || state.image !== (await operatorImageName())) return false;
       await podman(['image', 'exists', state.image]);
     }
     return true;

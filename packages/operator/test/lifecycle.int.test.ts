@@ -14,7 +14,8 @@ import { type FaultProxy, startFaultProxy } from '@strata/test-env/fault-proxy';
 import { adminKubeConfig, eventually, uniqueNamespace } from '@strata/test-env/kube-client';
 import type { OperatorPod } from '@strata/test-env/pod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kubeClient, LeaderElector } from '../src/index.js';
+import { kubeClient } from '../src/kube.js';
+import { LeaderElector } from '../src/leader.js';
 import {
   admin,
   decode,

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { adminKubeConfig, serviceAccountToken, tokenKubeConfig } from '@strata/test-env/kube-client';
+import { OperatorPod, operatorImage } from '@strata/test-env/pod';
 import pino from 'pino';
 
 const run = promisify(execFile);
@@ -115,4 +116,59 @@ export async function deleteNamespaces(...names: string[]): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (const name of names)
     while (Date.now() < deadline && !(await gone(name))) await new Promise((r) => setTimeout(r, 250));
+}
+
+/**
+ * The chart's values for an operator pod of these tests: AWS through `awsEndpoint` (moto, or the
+ * fault proxy in front of it) with moto's dummy credentials as extraEnv, short leader-election
+ * timings, debug logs (so the no-secret-in-logs checks see everything), and, when `namespaces`
+ * is given, the chart's namespaced mode (STRATA_WATCH_NAMESPACES) so a pod serves only the
+ * namespaces of its test file. The installed release keeps its cluster-wide RBAC.
+ */
+export function podValues(opts: {
+  awsEndpoint: string;
+  queueUrl?: string;
+  namespaces?: string[];
+  values?: Record<string, unknown>;
+}): Record<string, unknown> {
+  return {
+    aws: { region: 'us-east-1', endpoint: opts.awsEndpoint },
+    sqs: { queueUrl: opts.queueUrl ?? '', waitTimeSeconds: 1 },
+    leaderElection: { enabled: true, leaseDuration: '3s', renewDeadline: '2s', retryPeriod: '1s' },
+    logLevel: 'debug',
+    extraEnv: [
+      { name: 'AWS_ACCESS_KEY_ID', value: 'testing' },
+      { name: 'AWS_SECRET_ACCESS_KEY', value: 'testing' },
+    ],
+    ...(opts.namespaces ? { rbac: { create: true, scope: 'namespaced', namespaces: opts.namespaces } } : {}),
+    ...opts.values,
+  };
+}
+
+/**
+ * Starts the operator's image as the chart's Deployment would run it (test/env/pod.ts): the
+ * container spec from `helm template`, in-cluster configuration from a TokenRequest token of the
+ * chart's ServiceAccount, and waits for the chart's readiness probe.
+ */
+export async function startOperatorPod(
+  name: string,
+  values: Record<string, unknown>,
+  opts: { ready?: boolean } = {},
+): Promise<OperatorPod> {
+  const pod = await OperatorPod.start({
+    image: operatorImage(),
+    name: `${name}-${process.pid}`.toLowerCase(),
+    release: RELEASE,
+    namespace: RELEASE_NS,
+    values,
+  });
+  if (opts.ready !== false) {
+    try {
+      await pod.waitReady(90_000);
+    } catch (err) {
+      await pod.remove();
+      throw err;
+    }
+  }
+  return pod;
 }

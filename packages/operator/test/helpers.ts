@@ -1,11 +1,9 @@
 import { execFile } from 'node:child_process';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
-import { adminKubeConfig, serviceAccountToken, tokenKubeConfig } from '@strata/test-env/kube-client';
+import { adminKubeConfig } from '@strata/test-env/kube-client';
 import { OperatorPod, operatorImage } from '@strata/test-env/pod';
-import pino from 'pino';
 
 const run = promisify(execFile);
 export const CHART = fileURLToPath(new URL('../../../charts/strata-operator', import.meta.url));
@@ -20,23 +18,6 @@ export async function helm(args: string[]): Promise<string> {
     process.env.STRATA_TEST_KUBECONFIG!,
   ]);
   return stdout;
-}
-
-/** The chart's ServiceAccount identity, through the TokenRequest API: the chart's RBAC is what is tested. */
-export async function operatorKubeConfig(): Promise<k8s.KubeConfig> {
-  return tokenKubeConfig(await serviceAccountToken(RELEASE_NS, RELEASE, 3600));
-}
-
-/** A pino logger whose lines are kept, to assert that no secret value is ever logged. */
-export function capturedLogger(): { logger: pino.Logger; lines: string[] } {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      lines.push(chunk.toString());
-      cb();
-    },
-  });
-  return { logger: pino({ level: 'debug' }, stream), lines };
 }
 
 export const admin = () => {

@@ -6,7 +6,7 @@ export default defineConfig({
     projects: [
       ...packageProjects('core', 'packages/core', ['aws']),
       ...packageProjects('loader', 'packages/loader', ['aws']),
-      ...packageProjects('operator', 'packages/operator', ['aws', 'kube']),
+      ...packageProjects('operator', 'packages/operator', ['aws', 'kube', 'image']),
       ...packageProjects('env', 'test', ['aws', 'kube']),
     ],
   },

@@ -1,6 +1,6 @@
 import type { TestProjectInlineConfiguration } from 'vitest/config';
 
-type Component = 'aws' | 'kube';
+type Component = 'aws' | 'kube' | 'image';
 
 /**
  * Each package is a pair of vitest projects: `<name>:unit` (pure logic, no server, no network)

@@ -6,7 +6,8 @@
  *
  * Runs the built CLI (`packages/loader/bin/strata.js` → `dist/`): `npm run build` first (the root
  * `npm run bench` does). One moto, one fault proxy per fault; faults run side by side, the
- * commands of one fault one after another. Writes `## CLI under faults (issue 10)` in RESULTS.md.
+ * commands of one fault one after another. Writes `results/cli-faults.json`; `lib/tables/cli-faults.ts`
+ * renders it into RESULTS.md.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,7 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { type FaultRule, startFaultProxy } from '../test/env/fault-proxy.js';
 import { type EnvState, startEnv, stopEnv } from '../test/env/index.js';
-import { machine, writeSection } from './lib/report.js';
+import { isMain, runScenario, type Scenario } from './lib/scenario.js';
 import { CREDENTIALS, REGION, seedParams } from './lib/workload.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -33,13 +34,19 @@ const FAULTS: Array<[string, FaultRule]> = [
   ['slow: 7 s a call', { fault: 'latency', latencyMs: 7000 }],
 ];
 
-interface Run {
+export interface CliRun {
   code: number | null;
   ms: number;
   progressLines: number;
 }
 
-function run(args: string[], env: Record<string, string>): Promise<Run> {
+export interface CliFaultsData {
+  /** Column names, in order. */
+  commands: string[];
+  faults: Array<{ fault: string; runs: CliRun[] }>;
+}
+
+function run(args: string[], env: Record<string, string>): Promise<CliRun> {
   return new Promise((resolve) => {
     const t0 = performance.now();
     const child = spawn(STRATA, args, {
@@ -60,14 +67,14 @@ function run(args: string[], env: Record<string, string>): Promise<Run> {
   });
 }
 
-async function main(): Promise<void> {
+async function measureAll(log: (msg: string) => void): Promise<CliFaultsData> {
   if (!existsSync(DIST)) throw new Error(`${DIST} is missing: run \`npm run build\` first`);
   let env: EnvState | undefined;
   const dir = mkdtempSync(join(tmpdir(), 'strata-bench-cli-'));
   try {
     env = await startEnv({
       components: ['aws'],
-      log: (m) => process.stderr.write(`[bench:cli-faults] ${m}\n`),
+      log: (m) => log(`  ${m}`),
     });
     const moto = env.aws!.endpoint;
     await seedParams(moto, [
@@ -99,55 +106,31 @@ async function main(): Promise<void> {
       FAULTS.map(async ([name, rule], i) => {
         const proxy = await startFaultProxy(moto);
         try {
-          const out: Run[] = [];
+          const out: CliRun[] = [];
           for (const [, args, extra, writesOnly] of commands) {
             proxy.configure({ rules: [writesOnly ? { ...rule, ops: ['PutParameter'] } : rule] });
             out.push(
               await run(['--endpoint', proxy.endpoint, ...args(`f${i}`)], { ...base, ...(extra ?? {}) }),
             );
-            process.stderr.write(`[bench:cli-faults] ${name}: ${out.at(-1)!.ms.toFixed(0)} ms\n`);
+            log(`${name}: ${out.at(-1)!.ms.toFixed(0)} ms`);
           }
-          return [name, out] as const;
+          return { fault: name, runs: out };
         } finally {
           await proxy.stop();
         }
       }),
     );
-    const secs = (x: number) => `${(x / 1000).toFixed(1)} s`;
-    const header = `| fault | ${commands.map(([c]) => c).join(' | ')} |\n|---|${commands.map(() => '---').join('|')}|`;
-    const rows = results.map(
-      ([name, out]) => `| ${name} | ${out.map((r) => `${secs(r.ms)} → exit ${r.code}`).join(' | ')} |`,
-    );
-    const progress = results.map(
-      ([name, out]) => `${name}: ${out.map((r, i) => `${commands[i]![0]} ${r.progressLines}`).join(', ')}`,
-    );
-    const m = machine();
-    const body = `Time from start to exit of the \`strata\` CLI (the launcher, a fresh Node process: ~0.5–1 s of
-it is start-up) with the **default deadline** (\`--timeout 30\`), moto behind the fault proxy, one
-fault per row on every call (last column: only PutParameter faulted, the reads before it succeed).
-\`bench/cli-faults.ts\`, ${m.nproc} cores (${m.cpu}), Node ${m.node}, ${new Date().toISOString().slice(0, 10)}; the seven faults
-run side by side.
-
-${header}
-${rows.join('\n')}
-
-Exit codes: 3 access denied, 4 unavailable/throttled/deadline (see the loader README). Before
-issue 10 (the issue's measurements): a black hole kept \`load\` silent ~50 s, 7 s per call gave
-52 s, and \`put\` into a black hole was still hanging after 100 s; \`put\` exited 1 on AccessDenied
-and on a 500. Against the 30 s deadline every run now ends by ~31 s; throttling, 500, HTML 503 and
-resets end earlier when the retry budget runs out first.
-
-Progress lines on stderr ("waiting for …", "… retry N of 8 …") per command: ${progress.join('; ')}.
-`;
-    const file = process.env.BENCH_NO_WRITE
-      ? undefined
-      : writeSection(here, 'CLI under faults (issue 10)', body);
-    process.stdout.write(body);
-    if (file) process.stderr.write(`[bench:cli-faults] wrote ${file}\n`);
+    return { commands: commands.map(([c]) => c), faults: results };
   } finally {
     rmSync(dir, { recursive: true, force: true });
     if (env) await stopEnv(env);
   }
 }
 
-await main();
+export const cliFaults: Scenario<CliFaultsData> = {
+  name: 'cli-faults',
+  params: { faults: FAULTS.map(([name]) => name), deadline: 'default (--timeout 30)' },
+  run: measureAll,
+};
+
+if (isMain(import.meta.url)) await runScenario(cliFaults);

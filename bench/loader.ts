@@ -2,22 +2,35 @@
  * Issue 4's benchmark: start-up cost of loading a 200-key typed config — @strata/loader (zod
  * schema + hierarchy) against Powertools' `getParametersByName` + zod by hand — on the same moto
  * behind the same 20 ms-per-call fault proxy, in the same run. Fresh instances every repetition
- * (no warm cache). Writes the `## Loader (issue 4)` section of RESULTS.md. No timing assertions.
+ * (no warm cache). Writes `results/loader.json`; `lib/tables/loader.ts` renders it into RESULTS.md.
+ * No timing assertions.
  */
-import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import { loadConfig } from '@strata/loader';
 import { z } from 'zod';
 import { startFaultProxy } from '../test/env/fault-proxy.js';
 import { type EnvState, startEnv, stopEnv } from '../test/env/index.js';
 import { MOTO_VERSION, motoVenv } from '../test/env/moto.js';
-import { machine, median, ms, opsText, ratio, table, total, writeSection } from './lib/report.js';
+import { median, ms } from './lib/report.js';
+import { isMain, runScenario, type Scenario } from './lib/scenario.js';
 import { CREDENTIALS, LEVELS, prodParams, REGION, seedParams, treeParams } from './lib/workload.js';
 
 const REPS = Number(process.env.BENCH_REPS ?? '5');
-const here = dirname(fileURLToPath(import.meta.url));
+const LATENCY_MS = 20;
+
+export interface LoaderRow {
+  name: string;
+  times: number[];
+  calls: Record<string, number>;
+  keys: number;
+}
+
+export interface LoaderData {
+  reps: number;
+  latencyMs: number;
+  rows: LoaderRow[];
+}
 
 function schemaFor(keys: string[]) {
   const shape: Record<string, z.ZodType> = {};
@@ -25,27 +38,28 @@ function schemaFor(keys: string[]) {
   for (const k of keys) {
     const [a, b] = k.split('.') as [string, string | undefined];
     if (b === undefined) shape[a] = z.string().min(1);
-    else (groups[a] ??= {})[b] = z.string().min(1);
+    else {
+      groups[a] ??= {};
+      groups[a][b] = z.string().min(1);
+    }
   }
   for (const [g, s] of Object.entries(groups)) shape[g] = z.object(s);
   return z.object(shape);
 }
 
-async function main(): Promise<void> {
+async function measureAll(log: (msg: string) => void): Promise<LoaderData> {
   let env: EnvState | undefined;
-  const started = performance.now();
   try {
-    env = await startEnv({ components: ['aws'], log: (m) => process.stderr.write(`[bench:loader] ${m}\n`) });
+    env = await startEnv({ components: ['aws'], log: (m) => log(`  ${m}`) });
     const moto = env.aws!.endpoint;
     const tree = treeParams();
     await seedParams(moto, [...tree, ...prodParams()]);
     const proxy = await startFaultProxy(moto);
-    proxy.configure({ latencyMs: 20 });
+    proxy.configure({ latencyMs: LATENCY_MS });
     const keys = tree.map((p) => p.key!);
     const schema = schemaFor(keys);
     const aws = { endpoint: proxy.endpoint, region: REGION, credentials: CREDENTIALS };
 
-    type Row = { name: string; times: number[]; calls: Record<string, number>; keys: number };
     const contenders: Array<{ name: string; run: () => Promise<number> }> = [
       {
         name: 'Strata loader: schema keys fetched directly (default)',
@@ -81,15 +95,18 @@ async function main(): Promise<void> {
           for (const p of tree) {
             const [a, b] = p.key!.split('.') as [string, string | undefined];
             if (b === undefined) obj[a] = values[p.name];
-            else ((obj[a] ??= {}) as Record<string, unknown>)[b] = values[p.name];
+            else {
+              obj[a] ??= {};
+              (obj[a] as Record<string, unknown>)[b] = values[p.name];
+            }
           }
           return Object.keys(flat(schema.parse(obj))).length;
         },
       },
     ];
-    const rows: Row[] = [];
+    const rows: LoaderRow[] = [];
     for (const c of contenders) {
-      const row: Row = { name: c.name, times: [], calls: {}, keys: 0 };
+      const row: LoaderRow = { name: c.name, times: [], calls: {}, keys: 0 };
       for (let i = 0; i < REPS; i++) {
         proxy.resetCounts();
         const t0 = performance.now();
@@ -98,30 +115,11 @@ async function main(): Promise<void> {
         row.calls = proxy.counts().calls;
       }
       rows.push(row);
-      process.stderr.write(`[bench:loader] ${c.name}: ${ms(median(row.times))}\n`);
+      log(`${c.name}: ${ms(median(row.times))}`);
     }
     await proxy.stop();
 
-    const m = machine(`${motoVenv()}/bin/python`, MOTO_VERSION);
-    const pt = median(rows[2]!.times);
-    const body = [
-      `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${m.nproc} CPUs (${m.cpu}), Node ${m.node}, moto ${m.moto}. The 200-key tree of the core benchmark (/acme 20 flat, /acme/shop 60 flat, /acme/shop/dev 120 nested, 40 SecureStrings; 120 prod keys beside it) behind the fault proxy at 20 ms per call; a zod schema naming all 200 keys. Median of ${REPS}; fresh loader / provider / SDK clients each time. Whole run ${ms(performance.now() - started)}. Produced by \`bench/loader.ts\`.`,
-      '',
-      table(
-        ['contender', 'wall, median (min–max)', 'vs Powertools + zod', 'AWS calls', 'keys validated'],
-        rows.map((r) => [
-          r.name,
-          `${ms(median(r.times))} (${Math.round(Math.min(...r.times))}–${Math.round(Math.max(...r.times))})`,
-          ratio(median(r.times) / pt),
-          `${total(r.calls)} (${opsText(r.calls)})`,
-          r.keys,
-        ]),
-      ),
-      '',
-      "The loader asks for each schema key at every level it could live at (the flat keys at all three levels, the nested ones at the leaf only), because a schema names keys, not levels: more GetParameters than names, all sent at once. Powertools needs the 200 full parameter names written out by hand and sends its 10-name chunks one after another. By path, the loader pays the leaf level's 12 sequential pages. The loader also validates, types and masks; Powertools + zod by hand does the validation only.",
-    ].join('\n');
-    if (process.env.BENCH_NO_WRITE !== '1') writeSection(here, 'Loader (issue 4)', body);
-    process.stdout.write(`${body}\n`);
+    return { reps: REPS, latencyMs: LATENCY_MS, rows };
   } finally {
     if (env) await stopEnv(env);
   }
@@ -134,4 +132,12 @@ function flat(o: unknown, prefix = '', out: Record<string, unknown> = {}): Recor
   return out;
 }
 
-await main();
+export const loader: Scenario<LoaderData> = {
+  name: 'loader',
+  params: { reps: REPS, latencyMs: LATENCY_MS, powertools: '2.35.0' },
+  motoPython: `${motoVenv()}/bin/python`,
+  motoPinned: MOTO_VERSION,
+  run: measureAll,
+};
+
+if (isMain(import.meta.url)) await runScenario(loader);

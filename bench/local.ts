@@ -9,18 +9,19 @@
  *    (the floor: no leak rule, no conflict checks, no origins); and the straightforward
  *    all-pairs merge Strata had, at 10k only.
  *
- * Writes the `## Scaling of pure logic (issue 10)` section of RESULTS.md. No timing assertions.
+ * Writes `results/local.json`; `lib/tables/local.ts` renders it into RESULTS.md. No timing
+ * assertions.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
-import { buildLevels, type Level, mergeLevels, type ParameterRecord, Resolver } from '@strata/core';
+import { buildLevels, type Level, type ParameterRecord, Resolver } from '@strata/core';
 import { parse as parseYaml } from 'yaml';
-import { machine, median, ms, ratio, table, writeSection } from './lib/report.js';
+import { mergeLevels } from '../packages/core/src/hierarchy/merge.js';
+import { median, ms } from './lib/report.js';
+import { isMain, runScenario, type Scenario } from './lib/scenario.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const SIZES = (process.env.BENCH_SIZES ?? '10000,20000,50000,100000').split(',').map(Number);
 const REPS = Number(process.env.BENCH_REPS ?? '3');
 /** The old parser call (quadratic) and merge are measured up to this many keys. */
@@ -70,10 +71,35 @@ function allPairsMerge(levels: Level[], recordsByLevel: ParameterRecord[][]): nu
   return placed.size;
 }
 
-async function main(): Promise<void> {
+export interface LoadRow {
+  keys: number;
+  fileBytes: number;
+  mergedKeys: number;
+  loadMs: number[];
+  floorMs: number[];
+  /** The old `yaml.parse` call alone; null where it was not run (quadratic). */
+  oldParseMs: number | null;
+}
+
+export interface MergeRow {
+  keys: number;
+  mergeMs: number[];
+  overlayMs: number[];
+  /** The all-pairs merge; null where it was not run (quadratic). */
+  allPairsMs: number | null;
+}
+
+export interface LocalData {
+  reps: number;
+  oldMax: number;
+  load: LoadRow[];
+  merge: MergeRow[];
+}
+
+async function measureAll(log: (msg: string) => void): Promise<LocalData> {
   const dir = mkdtempSync(join(tmpdir(), 'strata-bench-local-'));
-  const loadRows: Array<Array<string | number>> = [];
-  const mergeRows: Array<Array<string | number>> = [];
+  const loadRows: LoadRow[] = [];
+  const mergeRows: MergeRow[] = [];
   try {
     for (const n of SIZES) {
       const params = treeOf(n);
@@ -92,20 +118,16 @@ async function main(): Promise<void> {
         keys = h.entries.size;
         floor.push(time(() => JSON.parse(json))[0]);
       }
-      let old = '–';
-      if (n <= OLD_PARSE_MAX) old = ms(time(() => parseYaml(yaml))[0]);
-      else old = 'not run (quadratic)';
-      process.stderr.write(`[bench:local] ${n} keys: load ${ms(median(load))}\n`);
-      loadRows.push([
-        n.toLocaleString('en-US'),
-        `${(Buffer.byteLength(yaml) / 2 ** 20).toFixed(1)} MiB`,
-        keys.toLocaleString('en-US'),
-        ms(median(load)),
-        `${((median(load) / n) * 1000).toFixed(1)} µs`,
-        ms(median(floor)),
-        ratio(median(load) / median(floor)),
-        old,
-      ]);
+      const old = n <= OLD_PARSE_MAX ? time(() => parseYaml(yaml))[0] : null;
+      log(`${n} keys: load ${ms(median(load))}`);
+      loadRows.push({
+        keys: n,
+        fileBytes: Buffer.byteLength(yaml),
+        mergedKeys: keys,
+        loadMs: load,
+        floorMs: floor,
+        oldParseMs: old,
+      });
 
       const levels = buildLevels({ levels: ['/m/app', '/m/app/dev'] });
       const rec = (name: string, version: number): ParameterRecord => ({
@@ -129,47 +151,19 @@ async function main(): Promise<void> {
           })[0],
         );
       }
-      const before =
-        n <= OLD_PARSE_MAX ? ms(time(() => allPairsMerge(levels, [l0, l1]))[0]) : 'not run (quadratic)';
-      mergeRows.push([
-        `${n.toLocaleString('en-US')} × 2 levels`,
-        ms(median(merge)),
-        `${((median(merge) / n) * 1000).toFixed(1)} µs`,
-        ms(median(overlay)),
-        ratio(median(merge) / median(overlay)),
-        before,
-      ]);
+      const before = n <= OLD_PARSE_MAX ? time(() => allPairsMerge(levels, [l0, l1]))[0] : null;
+      mergeRows.push({ keys: n, mergeMs: merge, overlayMs: overlay, allPairsMs: before });
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const m = machine();
-  const body = `Pure logic at scale (\`bench/local.ts\`, no network), median of ${REPS}; ${m.nproc} cores (${m.cpu}), Node ${m.node}, ${new Date().toISOString().slice(0, 10)}.
-
-### A local tree loaded as a two-level hierarchy
-
-\`new Resolver({ local: FILE }).loadHierarchy({ levels: ['/big/app', '/big/app/dev'] })\`: read,
-parse, build the tree, list both levels, merge. Half the keys at each level, a quarter overriding.
-Floor: \`JSON.parse\` of the same parameters (no YAML, no rules). Before: the parser call Strata used
-until issue 10 (\`yaml.parse\` with its defaults, whose unique-key check is quadratic), alone.
-
-${table(['keys', 'file', 'merged keys', 'Strata load', 'per key', 'JSON.parse (floor)', 'Strata / floor', 'before: yaml.parse alone'], loadRows)}
-
-### \`mergeLevels\`: every key at two levels
-
-Floor: a Map overlay (no leak rule, no conflict checks, no origins). Before: the all-pairs
-layering Strata had until issue 10.
-
-${table(['keys', 'mergeLevels', 'per key', 'Map overlay (floor)', 'Strata / floor', 'before: all-pairs merge'], mergeRows)}
-
-Growth is linear when the per-key time stays flat from 10k to 100k. The YAML parse is most of the
-load; a JSON tree (\`tree.json\`) goes through the same parser (Strata checks duplicate keys in both).
-`;
-  const file = process.env.BENCH_NO_WRITE
-    ? undefined
-    : writeSection(here, 'Scaling of pure logic (issue 10)', body);
-  process.stdout.write(body);
-  if (file) process.stderr.write(`[bench:local] wrote ${file}\n`);
+  return { reps: REPS, oldMax: OLD_PARSE_MAX, load: loadRows, merge: mergeRows };
 }
 
-await main();
+export const local: Scenario<LocalData> = {
+  name: 'local',
+  params: { sizes: SIZES, reps: REPS, oldMax: OLD_PARSE_MAX },
+  run: measureAll,
+};
+
+if (isMain(import.meta.url)) await runScenario(local);

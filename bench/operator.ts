@@ -33,8 +33,9 @@ import {
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import * as k8s from '@kubernetes/client-node';
-import { kubeClient, Operator } from '@strata/operator';
+import { Operator } from '@strata/operator';
 import pino from 'pino';
+import { kubeClient } from '../packages/operator/src/kube.js';
 import { rotationQueue } from '../test/env/aws.js';
 import { type FaultProxy, startFaultProxy } from '../test/env/fault-proxy.js';
 import { type EnvState, envVars, startEnv, stopEnv, writeState } from '../test/env/index.js';

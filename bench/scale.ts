@@ -41,7 +41,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import * as k8s from '@kubernetes/client-node';
-import { kubeClient } from '@strata/operator';
+import { kubeClient } from '../packages/operator/src/kube.js';
 import { rotationQueue } from '../test/env/aws.js';
 import { type FaultProxy, startFaultProxy } from '../test/env/fault-proxy.js';
 import { type EnvState, envVars, startEnv, stopEnv } from '../test/env/index.js';

@@ -1,6 +1,6 @@
 declare module 'vitest' {
   export interface ProvidedContext {
-    strataEnv: Array<'aws' | 'kube'>;
+    strataEnv: Array<'aws' | 'kube' | 'image'>;
   }
 }
 

@@ -12,13 +12,13 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { kubeClient } from '@strata/operator';
 import { parseAllDocuments } from 'yaml';
+import { kubeClient } from '../../packages/operator/src/kube.js';
 import { type LaunchedOperator, rssBytes } from './operator-launcher.js';
 
 export const ESO_VERSION = process.env.ESO_VERSION ?? 'v0.16.2';
 
-export function esoDir(): string {
+function esoDir(): string {
   return join(process.env.STRATA_CACHE_DIR ?? join(homedir(), '.cache', 'strata'), `eso-${ESO_VERSION}`);
 }
 
@@ -93,7 +93,7 @@ export interface EsoLaunch {
   region: string;
 }
 
-export function esoArgs(o: EsoLaunch): string[] {
+function esoArgs(o: EsoLaunch): string[] {
   return [
     `--metrics-addr=127.0.0.1:${o.metricsPort}`,
     `--concurrent=${o.concurrent}`,

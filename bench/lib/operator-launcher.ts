@@ -35,7 +35,7 @@ export interface ChartContainer {
 }
 
 /** The operator container of the chart's Deployment in `helm template` output. */
-export function chartContainer(manifests: string): { container: ChartContainer; namespace: string } {
+function chartContainer(manifests: string): { container: ChartContainer; namespace: string } {
   for (const doc of parseAllDocuments(manifests)) {
     const o = doc.toJS() as {
       kind?: string;
@@ -50,7 +50,7 @@ export function chartContainer(manifests: string): { container: ChartContainer; 
 }
 
 /** Kubernetes memory quantity (`256Mi`, `1Gi`, `500M`) in bytes. */
-export function memoryBytes(q: string | undefined): number | undefined {
+function memoryBytes(q: string | undefined): number | undefined {
   if (!q) return undefined;
   const m = /^([0-9.]+)([KMGT]i?)?$/.exec(q.trim());
   if (!m) return undefined;
@@ -68,7 +68,7 @@ export function memoryBytes(q: string | undefined): number | undefined {
 }
 
 /** The container's environment with the kubelet's fieldRefs filled in. */
-export function chartEnv(
+function chartEnv(
   c: ChartContainer,
   pod: { name: string; namespace: string },
 ): Record<string, string> {
@@ -119,7 +119,7 @@ export interface LaunchOptions {
   values: Record<string, unknown>;
 }
 
-export async function launchHost(o: LaunchOptions): Promise<LaunchedOperator> {
+async function launchHost(o: LaunchOptions): Promise<LaunchedOperator> {
   const { container, namespace } = chartContainer(o.manifests);
   const podName = o.podName ?? 'strata-operator-bench-0';
   const kubeconfigFile = join(o.workDir, `${podName}.kubeconfig`);
@@ -191,7 +191,7 @@ function newestImage(): string {
   return image;
 }
 
-export async function launchContainer(o: LaunchOptions): Promise<LaunchedOperator> {
+async function launchContainer(o: LaunchOptions): Promise<LaunchedOperator> {
   const modPath = process.env.BENCH_SCALE_POD_MODULE ?? join(o.repoRoot, 'test', 'env', 'pod.ts');
   if (!existsSync(modPath))
     throw new Error(

@@ -117,7 +117,7 @@ const NAME = { strata: 'Strata', eso: 'ESO v0.16.2' } as const;
 
 /** Writes of the no-change refresh that touch what the peer manages (leases = leader election, listed apart). */
 /** Background writes that are not the peer's sync work: its leader-election Lease, the API server's own endpoints reconciler. */
-export const isBackground = (key: string) => key.includes('leases') || key.includes(' endpoints');
+const isBackground = (key: string) => key.includes('leases') || key.includes(' endpoints');
 
 function writes(k: KubeCounts, div = 1): string {
   const w = Object.entries(k.byResource).filter(([key]) => !/^(GET|LIST) /.test(key));
@@ -152,7 +152,7 @@ function met(ok: boolean | undefined): string {
   return ok === undefined ? '' : ok ? 'met' : '**missed**';
 }
 
-export function scaleTables(r: ScaleResults): string {
+function scaleTables(r: ScaleResults): string {
   const w = r.workload;
   const peers = r.peers;
   const col = (f: (p: PeerResult) => string) => peers.map(f);
@@ -397,7 +397,7 @@ export function scaleTables(r: ScaleResults): string {
 }
 
 /** The short table for packages/operator/README.md. */
-export function readmeTable(r: ScaleResults): string {
+function readmeTable(r: ScaleResults): string {
   const lb = r.workload.lowerBound.total;
   const rows = r.peers.map((p) => [
     (p.peer === 'strata'

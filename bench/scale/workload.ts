@@ -13,11 +13,11 @@
  */
 
 export const NAMESPACE_COUNT = 100;
-export const RESOURCE_COUNT = 10_000;
-export const PARAM_COUNT = 1_000;
-export const SECRET_COUNT = 100;
-export const PARAM_PREFIX = '/scale';
-export const SECRET_PREFIX = 'scale/';
+const RESOURCE_COUNT = 10_000;
+const PARAM_COUNT = 1_000;
+const SECRET_COUNT = 100;
+const PARAM_PREFIX = '/scale';
+const SECRET_PREFIX = 'scale/';
 
 const pad = (n: number, w: number) => String(n).padStart(w, '0');
 
@@ -44,8 +44,8 @@ export const SECRET_IDS: string[] = Array.from(
   (_, i) => `${SECRET_PREFIX}s${pad(i, 3)}`,
 );
 
-export const paramValue = (p: ScaleParam, version: number) => `${p.key}-v${version}-${'x'.repeat(20)}`;
-export const secretString = (id: string, version: number) =>
+const paramValue = (p: ScaleParam, version: number) => `${p.key}-v${version}-${'x'.repeat(20)}`;
+const secretString = (id: string, version: number) =>
   JSON.stringify({ username: `${id.replace('/', '-')}-user`, password: `${id}-pw-v${version}` });
 /** The Secret key a resource's secret value lands under. */
 export const SECRET_KEY = 'password';

@@ -6,16 +6,18 @@
  *   STRATA_TEST_AWS_ENDPOINT   moto's endpoint (http://127.0.0.1:PORT)
  *   STRATA_TEST_KUBECONFIG     kubeconfig of the cluster admin
  *   STRATA_TEST_HELM           path to the helm binary
+ *   STRATA_TEST_OPERATOR_IMAGE the operator's container image (component `image`, ./containers.ts)
  *   STRATA_TEST_ENV_STATE      JSON state file (pids, args) for restart helpers
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ensureOperatorImage, operatorImageName, podman } from './containers.js';
 import { helmBin, type KubeCluster, kubeGet, startKube } from './kube.js';
 import { startMoto } from './moto.js';
 import { cacheDir, isAlive, requireFile, stopProcess } from './util.js';
 
-export type Component = 'aws' | 'kube';
+export type Component = 'aws' | 'kube' | 'image';
 
 export interface EnvState {
   workDir: string;
@@ -28,6 +30,8 @@ export interface EnvState {
     apiserverArgs: string[];
   };
   helm?: string;
+  /** The operator image built from packages/operator/Dockerfile (podman storage). */
+  image?: string;
 }
 
 export const TEST_REGION = 'us-east-1';
@@ -65,6 +69,7 @@ export function envVars(state: EnvState, stateFile: string): Record<string, stri
     vars.STRATA_TEST_KUBE_SERVER = state.kube.server;
   }
   if (state.helm) vars.STRATA_TEST_HELM = state.helm;
+  if (state.image) vars.STRATA_TEST_OPERATOR_IMAGE = state.image;
   return vars;
 }
 
@@ -102,6 +107,11 @@ export async function startEnv(opts: {
       };
       log(`kube-apiserver ready at ${cluster.server}`);
     }
+    if (opts.components.includes('image') && !state.image) {
+      // no process: the image is built (or reused by the hash of its inputs) in podman's storage
+      state.image = await ensureOperatorImage(log);
+      log(`operator image ${state.image}`);
+    }
   } catch (err) {
     await stopEnv(state);
     throw err;
@@ -130,6 +140,11 @@ export async function isHealthy(state: EnvState, components: Component[]): Promi
     if (components.includes('kube')) {
       if (!state.kube) return false;
       if ((await kubeGet(state.kube.server, '/readyz', state.kube.adminToken)).status !== 200) return false;
+    }
+    if (components.includes('image')) {
+      // built from this tree (sources unchanged since), and still in podman's storage
+      if (!state.image || state.image !== (await operatorImageName())) return false;
+      await podman(['image', 'exists', state.image]);
     }
     return true;
   } catch {

@@ -4,6 +4,7 @@
  * (batching, caching, references, hierarchies) only talks to this interface.
  */
 import type { StrataError } from './errors.js';
+import type { Stats } from './stats.js';
 
 export type ParameterType = 'String' | 'StringList' | 'SecureString';
 
@@ -154,4 +155,12 @@ export interface Backend {
   readonly ssm: ParameterBackend;
   readonly secrets: SecretBackend;
   readonly kms: KmsBackend;
+  /** Calls, retries, throttles and errors of this backend (a resolver over it adds its cache counters). */
+  readonly stats: Stats;
+  /**
+   * Releases what the backend holds: the AWS backend destroys the SDK clients it created (clients
+   * passed in are left open; a later call creates fresh ones); the local backend holds nothing.
+   * Call it when done with the backend, not while calls are in flight.
+   */
+  close(): Promise<void>;
 }

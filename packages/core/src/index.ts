@@ -1,10 +1,46 @@
-export { parameterName, parseArn, regionOf, secretName } from './aws/arn.js';
+// The public API of @strata/core, listed in README.md ("API"). Internals are not exported: tests
+// import them from their `src/` modules.
+export { parameterName, parseArn, secretName } from './aws/arn.js';
 export { AwsBackend, type AwsBackendOptions } from './aws/backend.js';
 export type { CallProgress } from './aws/caller.js';
 export type * from './backend.js';
-export * from './errors.js';
-export * from './hierarchy/hierarchy.js';
-export * from './kms/index.js';
+export {
+  describeParseError,
+  type ErrorCode,
+  formatIssues,
+  type Issue,
+  isStrataError,
+  issuesOf,
+  loadFailed,
+  StrataError,
+} from './errors.js';
+export {
+  buildLevels,
+  type HierarchyInput,
+  type Level,
+  type LevelSpec,
+  namesForKeys,
+  type Origin,
+  type ReferenceAllowList,
+  referenceBranchProblem,
+  shortName,
+  unsafeKeySegment,
+} from './hierarchy/hierarchy.js';
+export {
+  type CiphertextFormat,
+  createKmsCrypto,
+  type DecryptResult,
+  decodeCiphertext,
+  detectFormat,
+  type EncryptMode,
+  type EncryptOptions,
+  type EncryptResult,
+  type KmsCacheOptions,
+  type KmsCrypto,
+  type KmsCryptoOptions,
+  kmsReference,
+  type ReEncryptOptions,
+} from './kms/index.js';
 export {
   LocalBackend,
   type LocalTree,
@@ -12,13 +48,17 @@ export {
   parseLocalTree,
   parseYamlText,
   readLocalTree,
-  writeFileAtomic,
 } from './local/backend.js';
-export { DEFAULT_RATE_LIMITS, RateLimiter } from './rate-limit.js';
-export * from './reference/parser.js';
+export {
+  formatReference,
+  hasReference,
+  parseReference,
+  parseTemplate,
+  type Reference,
+  type TemplatePart,
+} from './reference/parser.js';
 export {
   createResolver,
-  extractJsonKey,
   type HierarchyEntry,
   type HierarchyResult,
   type LoadHierarchyOptions,
@@ -29,6 +69,7 @@ export {
   type SourceInfo,
   type SourceService,
 } from './resolver.js';
-export { DEFAULT_RETRY, fullJitterDelay, type RetryOptions, withRetry } from './retry.js';
-export { type Runtime, systemRuntime } from './runtime.js';
+export type { RetryOptions } from './retry.js';
+export type { Runtime } from './runtime.js';
+// Stats: the counters every Backend carries (a custom backend creates one)
 export { Stats, type StatsSnapshot } from './stats.js';

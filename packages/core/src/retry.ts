@@ -2,7 +2,16 @@
  * Retries with p-retry: exponential backoff with full jitter (sleep = random(0, min(cap, base·2^n))),
  * only for retryable errors (throttling, 5xx, timeouts, resets). Not found, access denied and
  * validation errors fail at once.
+ *
+ * The retry budget: `retries` per call, a throttled attempt spending half a retry. Inside a load
+ * (`asOneLoad`: a hierarchy, a map of references) the budgets of its calls form one pool: every
+ * call the load starts adds its `retries` to the pool, every retry of any of its calls spends from
+ * it, and a call gives up when the pool is empty. A page that is throttled for long can thus spend
+ * what the load's other calls (the pages before it, the other levels) did not need, so it cannot
+ * fail a load that is still making progress; a lone call, or a load of one call, has exactly the
+ * per-call budget. A `deadline` bounds a call either way.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import pRetry from 'p-retry';
 import { StrataError } from './errors.js';
 import { type Runtime, systemRuntime } from './runtime.js';
@@ -29,10 +38,41 @@ export interface RetryInfo {
   attempt: number;
   /** Retries spent so far, this one included (a throttled attempt counts half, rounded up). */
   retry: number;
-  /** The retry budget (`retries`). */
+  /** The retry budget: `retries` for a lone call; inside a load, this call's retries plus what the load's pool has left. */
   retries: number;
   /** The backoff before the next attempt, ms. */
   delayMs: number;
+}
+
+/** A retry budget in half retries (a throttled attempt spends one half, another failure two). */
+class RetryPool {
+  private halves = 0;
+  /** A call joins: its budget of `retries` is added. */
+  add(retries: number): void {
+    this.halves += 2 * retries;
+  }
+  /** Spends a retry if any budget is left (the last half may pay for a whole retry). */
+  spend(throttled: boolean): boolean {
+    if (this.halves <= 0) return false;
+    this.halves -= throttled ? 1 : 2;
+    return true;
+  }
+  /** Whole retries left. */
+  get left(): number {
+    return Math.max(0, Math.floor(this.halves / 2));
+  }
+}
+
+let loads: AsyncLocalStorage<RetryPool> | undefined;
+
+/**
+ * Runs `fn` as one load: the calls it makes (directly, or through the batches and shared in-flight
+ * reads it starts) share one retry pool. A nested load joins the outer one.
+ */
+export function asOneLoad<T>(fn: () => Promise<T>): Promise<T> {
+  loads ??= new AsyncLocalStorage<RetryPool>();
+  if (loads.getStore()) return fn();
+  return loads.run(new RetryPool(), fn);
 }
 
 export async function withRetry<T>(
@@ -50,8 +90,10 @@ export async function withRetry<T>(
 ): Promise<T> {
   const retry = { ...DEFAULT_RETRY, ...opts.retry };
   const rt = opts.runtime ?? systemRuntime;
-  let throttles = 0;
-  let spent = 0; // in half retries
+  // the load's pool, or this call's own
+  const pool = loads?.getStore() ?? new RetryPool();
+  pool.add(retry.retries);
+  let spent = 0; // this call's retries, in halves
   return pRetry(
     async (attempt) => {
       try {
@@ -66,22 +108,24 @@ export async function withRetry<T>(
       minTimeout: 0,
       maxTimeout: 0,
       factor: 1,
-      // Throttling is the fleet's signal to slow down, not a fault: the rate limiter already backs
-      // off, so a throttled attempt spends only half a retry (every second one counts).
-      shouldConsumeRetry: ({ error }) => {
-        const throttled = error instanceof StrataError && error.code === 'THROTTLED';
-        spent += throttled ? 1 : 2;
-        return !throttled || throttles++ % 2 === 1;
-      },
+      // The budget is counted here, not by p-retry (which only stops at `retries: 0`); anything
+      // that is not a StrataError is counted by p-retry and not retried.
+      shouldConsumeRetry: ({ error }) => !(error instanceof StrataError),
       shouldRetry: async ({ error, attemptNumber }) => {
         if (!(error instanceof StrataError) || !error.retryable) return false;
         if (opts.signal?.aborted) return false;
+        // Throttling is the fleet's signal to slow down, not a fault: the rate limiter already backs
+        // off, so a throttled attempt spends only half a retry.
+        const throttled = error.code === 'THROTTLED';
+        if (!pool.spend(throttled)) return false;
+        spent += throttled ? 1 : 2;
         const delayMs = fullJitterDelay(attemptNumber, retry, rt.random);
         if (opts.deadline !== undefined && rt.now() + delayMs >= opts.deadline) return false;
         opts.onRetry?.(error, attemptNumber, {
           attempt: attemptNumber,
           retry: Math.ceil(spent / 2),
-          retries: retry.retries,
+          // what this call may reach: its retries so far and what the pool has left
+          retries: Math.ceil(spent / 2) + pool.left,
           delayMs,
         });
         await rt.sleep(delayMs, opts.signal);

@@ -6,7 +6,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Caller, type CallProgress } from '../src/aws/caller.js';
-import { RateLimiter, Stats, StrataError, systemRuntime } from '../src/index.js';
+import { StrataError } from '../src/index.js';
+import { RateLimiter } from '../src/rate-limit.js';
+import { systemRuntime } from '../src/runtime.js';
+import { Stats } from '../src/stats.js';
 
 const never = () => new Promise<never>(() => {});
 const throttled = () =>

@@ -1,19 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { classifyAwsError, toStrataError } from '../src/aws/errors.js';
+import { extractJsonKey } from '../src/engine/references.js';
 import {
-  extractJsonKey,
   formatIssues,
-  fullJitterDelay,
   LocalBackend,
   loadFailed,
   localKmsCiphertext,
   parseLocalTree,
-  RateLimiter,
   Resolver,
   type Runtime,
   type StrataError,
-  withRetry,
 } from '../src/index.js';
+import { RateLimiter } from '../src/rate-limit.js';
+import { fullJitterDelay, withRetry } from '../src/retry.js';
 
 function fakeRuntime(): Runtime & { slept: number[]; t: number } {
   const rt = {

@@ -8,11 +8,11 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheDir } from '@strata/test-env/util';
 
-export const PY_ESDK_VERSION = '4.0.7';
+const PY_ESDK_VERSION = '4.0.7';
 /** boto3/botocore pinned too: AWS_ENDPOINT_URL_KMS needs botocore >= 1.31. */
 const PINS = [`aws-encryption-sdk==${PY_ESDK_VERSION}`, 'boto3==1.44.8', 'botocore==1.44.8'];
 
-export function pyEsdkVenv(): string {
+function pyEsdkVenv(): string {
   return join(cacheDir(), `aws-encryption-sdk-${PY_ESDK_VERSION}-venv`);
 }
 

@@ -221,7 +221,7 @@ describe('throttling, the data-key cache, and secrecy', () => {
     const stats = backend.stats.snapshot();
     expect(stats.throttles).toBe(counts.faults.throttle);
     expect(stats.calls['kms:GenerateDataKey']).toBe(counts.calls['kms:GenerateDataKey']);
-    backend.destroy();
+    await backend.close();
   });
 
   it('out of retries, an envelope decrypt reports THROTTLED (not a generic failure)', async () => {
@@ -309,7 +309,7 @@ describe('throttling, the data-key cache, and secrecy', () => {
       r.close();
     } finally {
       for (const restore of spies) restore();
-      backend.destroy();
+      await backend.close();
     }
     expect(dataKeys.length).toBeGreaterThanOrEqual(2);
     const haystack = [...written, ...errors].join('\n');

@@ -5,18 +5,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  contextMismatch,
   createKmsCrypto,
   createResolver,
-  DEFAULT_KMS_CACHE,
   decodeCiphertext,
   detectFormat,
-  esdkHeader,
   type KmsBackend,
   kmsReference,
   LocalBackend,
   type StrataError,
 } from '../src/index.js';
+import { contextMismatch, DEFAULT_KMS_CACHE, esdkHeader } from '../src/kms/index.js';
 
 const local = () => new LocalBackend({ parameters: new Map(), secrets: new Map() });
 const calls = (b: LocalBackend, op: string) => b.stats.snapshot().calls[`local:${op}`] ?? 0;

@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import { mergeLevels } from '../src/hierarchy/merge.js';
 import {
   buildLevels,
   type Level,
   LocalBackend,
-  mergeLevels,
   type ParameterRecord,
   Resolver,
   StrataError,

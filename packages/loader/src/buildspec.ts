@@ -56,7 +56,7 @@ function printRef(ref: Reference, section: string, variable: string, spec: strin
 }
 
 /** A `parameter-store` value (`/app/db/url`, `/app/db/url:3`, `name:label`) → a reference. */
-export function parameterSpecToReference(spec: string, variable: string): string {
+function parameterSpecToReference(spec: string, variable: string): string {
   if (spec === '' || /[<>\s\p{Cc}]/u.test(spec))
     return printRef({ service: 'ssm', name: '', secure: false }, 'parameter-store', variable, spec);
   let ref: Reference;

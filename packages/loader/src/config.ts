@@ -1,21 +1,23 @@
 /**
  * Typed configuration for Node apps: a zod schema + a hierarchy + optional references and
  * environment, resolved by @strata/core into a deeply frozen, secret-masked object whose type
- * is inferred from the schema.
+ * is inferred from the schema. Hot reload (watchConfig) is in watch.ts.
  */
 import {
+  buildLevels,
   createResolver,
   type HierarchyEntry,
   type HierarchyInput,
   type Issue,
-  isStrataError,
   issuesOf,
   loadFailed,
+  namesForKeys,
+  type Reference,
   type ReferenceAllowList,
   type Resolved,
   Resolver,
   type ResolverOptions,
-  StrataError,
+  type SourceInfo,
   shortName,
   unsafeKeySegment,
 } from '@strata/core';
@@ -76,13 +78,68 @@ export interface LoadedConfig<T> {
   secretPaths: Set<string>;
 }
 
-function resolverOf(r: Resolver | ResolverOptions | undefined): Resolver {
+export function resolverOf(r: Resolver | ResolverOptions | undefined): Resolver {
   return r instanceof Resolver ? r : createResolver(r ?? {});
+}
+
+/** Sets `key`, dropping a key it overrides that is spelled differently (log-level vs logLevel). */
+function override(values: Map<string, unknown>, key: string, value: unknown): void {
+  for (const k of [...values.keys()]) if (normalizeKey(k) === normalizeKey(key)) values.delete(k);
+  values.set(key, value);
+}
+
+/** Adds the AWS sources of resolved references (kms ciphertexts never change: not sources). */
+function addSources(read: Set<string>, sources: SourceInfo[] | undefined): void {
+  for (const s of sources ?? []) if (s.service !== 'kms') read.add(s.id);
+}
+
+/**
+ * Records the target of every reference a load meets, at any depth, before it is fetched:
+ * a failed load records what it read too (not only the reference that failed), so the next
+ * refresh re-reads it instead of serving what the failed one left in the cache.
+ */
+function recordReferences(read: Set<string>): (ref: Reference) => undefined {
+  return (ref) => {
+    if (ref.service === 'ssm') read.add(ref.name);
+    else if (ref.service === 'secretsmanager') read.add(ref.secretId);
+    return undefined;
+  };
+}
+
+/**
+ * Resolves the references in `text` (the value of `key`), recording each reference's target in
+ * `read` as it is met (see recordReferences). Fails with LOAD_FAILED holding one issue for `key`.
+ */
+async function resolveTracked(
+  resolver: Resolver,
+  key: string,
+  text: string,
+  read: Set<string>,
+): Promise<Resolved> {
+  const out = await resolver.resolveMap({ [key]: text }, { checkReference: recordReferences(read) });
+  return out[key]!;
+}
+
+/** Adds the sources a failed step names (a parameter, a secret, a reference's target). */
+function addIssueSources(read: Set<string>, issues: Issue[]): void {
+  for (const i of issues) if (i.source) read.add(i.source);
 }
 
 /** Loads once. Throws one StrataError (LOAD_FAILED) listing every missing or invalid key. */
 export async function loadConfigDetailed<S extends z.ZodType>(
   opts: ConfigOptions<S>,
+): Promise<LoadedConfig<z.infer<S>>> {
+  return loadTracked(opts, new Set());
+}
+
+/**
+ * loadConfigDetailed, adding to `read` every source it reads as it goes (failed steps included):
+ * level paths, parameter names, secret ids. watchConfig invalidates exactly these on a refresh,
+ * so a resolver shared with others keeps their cached values.
+ */
+export async function loadTracked<S extends z.ZodType>(
+  opts: ConfigOptions<S>,
+  read: Set<string>,
 ): Promise<LoadedConfig<z.infer<S>>> {
   const resolver = resolverOf(opts.resolver);
   const keys = schemaKeys(opts.schema);
@@ -93,11 +150,20 @@ export async function loadConfigDetailed<S extends z.ZodType>(
   if (opts.hierarchy) {
     const fetchKeys = (opts.fetchSchemaKeys ?? keys.length > 0) && keys.length > 0;
     try {
+      const levels = buildLevels(opts.hierarchy);
+      for (const level of levels) read.add(level.path);
+      const wanted = fetchKeys ? keys.flatMap(keyVariants) : [];
+      // schema keys are read one name at a time, not by listing a path: record each name, so a
+      // refresh after a failed one re-reads a parameter created (or fixed) since
+      for (const { name } of namesForKeys(levels, wanted)) read.add(name);
       const h = await resolver.loadHierarchy(opts.hierarchy, {
-        ...(fetchKeys ? { keys: keys.flatMap(keyVariants) } : {}),
+        ...(fetchKeys ? { keys: wanted } : {}),
         ...(opts.allowReferences ? { allowReferences: opts.allowReferences } : {}),
+        checkReference: recordReferences(read),
       });
+      for (const name of [...h.parameterNames(), ...h.ignored]) read.add(name);
       for (const e of h.entries.values()) {
+        addSources(read, e.references);
         values.set(e.key, e.value);
         const { value: _value, ...described } = e;
         sources.set(e.key, {
@@ -110,11 +176,13 @@ export async function loadConfigDetailed<S extends z.ZodType>(
         });
       }
     } catch (err) {
-      issues.push(...issuesOf(err, '(hierarchy)'));
+      const failed = issuesOf(err, '(hierarchy)');
+      addIssueSources(read, failed);
+      issues.push(...failed);
     }
   }
 
-  if (opts.sealedFile) await loadSealedFile(opts.sealedFile, resolver, values, sources, issues);
+  if (opts.sealedFile) await loadSealedFile(opts.sealedFile, resolver, values, sources, issues, read);
 
   const refs: Record<string, string> = Object.assign(Object.create(null), opts.references);
   const environment = opts.environment ?? process.env;
@@ -123,18 +191,19 @@ export async function loadConfigDetailed<S extends z.ZodType>(
     if (v !== undefined) refs[key] = v;
   }
   const refEntries = Object.entries(refs);
-  const settled = await Promise.allSettled(refEntries.map(([, v]) => resolver.resolveTemplate(v)));
+  const settled = await Promise.allSettled(refEntries.map(([k, v]) => resolveTracked(resolver, k, v, read)));
   settled.forEach((s, i) => {
     const [key, input] = refEntries[i]!;
     const fromEnv = opts.env && Object.hasOwn(opts.env, key) && environment[opts.env[key]!] === input;
     if (s.status === 'rejected') {
-      issues.push(...issuesOf(s.reason, key, fromEnv ? opts.env![key] : undefined));
+      const failed = issuesOf(s.reason, key, fromEnv ? opts.env![key] : undefined);
+      addIssueSources(read, failed);
+      issues.push(...failed);
       return;
     }
     const r: Resolved = s.value;
-    // drop a hierarchy key spelled differently (log-level vs logLevel) that this overrides
-    for (const k of [...values.keys()]) if (normalizeKey(k) === normalizeKey(key)) values.delete(k);
-    values.set(key, r.value);
+    addSources(read, r.sources);
+    override(values, key, r.value);
     const first = r.sources[0];
     sources.set(key, {
       key,
@@ -211,6 +280,7 @@ async function loadSealedFile(
   values: Map<string, unknown>,
   sources: Map<string, KeySource>,
   issues: Issue[],
+  read: Set<string>,
 ): Promise<void> {
   let entries: Map<string, SealedValue>;
   try {
@@ -219,27 +289,29 @@ async function loadSealedFile(
     issues.push(...issuesOf(err, '(sealed file)', file));
     return;
   }
-  const resolveOne = async (v: SealedValue): Promise<{ value: unknown; secret: boolean }> => {
+  const resolveOne = async (key: string, v: SealedValue): Promise<{ value: unknown; secret: boolean }> => {
     if (typeof v === 'string') {
-      const r = await resolver.resolveTemplate(v);
+      const r = await resolveTracked(resolver, key, v, read);
+      addSources(read, r.sources);
       return { value: r.value, secret: r.secret };
     }
     if (Array.isArray(v)) {
-      const items = await Promise.all(v.map(resolveOne));
+      const items = await Promise.all(v.map((item) => resolveOne(key, item)));
       return { value: items.map((i) => i.value), secret: items.some((i) => i.secret) };
     }
     return { value: v, secret: false };
   };
   const list = [...entries];
-  const settled = await Promise.allSettled(list.map(([, v]) => resolveOne(v)));
+  const settled = await Promise.allSettled(list.map(([k, v]) => resolveOne(k, v)));
   settled.forEach((s, i) => {
     const key = list[i]![0];
     if (s.status === 'rejected') {
-      issues.push(...issuesOf(s.reason, key, file));
+      const failed = issuesOf(s.reason, key, file);
+      addIssueSources(read, failed);
+      issues.push(...failed);
       return;
     }
-    for (const k of [...values.keys()]) if (normalizeKey(k) === normalizeKey(key)) values.delete(k);
-    values.set(key, s.value.value);
+    override(values, key, s.value.value);
     sources.set(key, { key, secret: s.value.secret, from: 'sealed-file', source: file });
   });
 }
@@ -247,115 +319,4 @@ async function loadSealedFile(
 /** Loads typed config once; the result is deeply frozen and masks secrets when logged. */
 export async function loadConfig<S extends z.ZodType>(opts: ConfigOptions<S>): Promise<z.infer<S>> {
   return (await loadConfigDetailed(opts)).config;
-}
-
-export interface ConfigChange<T> {
-  config: T;
-  previous: T;
-  /** Dotted keys whose value changed (added, removed or different). Never values. */
-  changed: string[];
-}
-
-/** What `onError` is told besides the error. */
-export interface RefreshErrorInfo {
-  /** Failed refreshes in a row, this one included: 1 for the first failure since the last success. */
-  attempt: number;
-}
-
-export interface WatchOptions<S extends z.ZodType> extends ConfigOptions<S> {
-  /**
-   * Refresh every this many ms (0 or absent: only on `refresh()`). A tick while a refresh is still
-   * running is skipped.
-   */
-  intervalMs?: number;
-  /**
-   * A refresh (timer or `refresh()`) failed or the new config was invalid: the old config stays.
-   * Called once per failed refresh.
-   */
-  onError?: (err: StrataError, info: RefreshErrorInfo) => void;
-}
-
-export interface ConfigHandle<T> {
-  /** The current config. */
-  readonly current: T;
-  readonly sources: Map<string, KeySource>;
-  /** Re-reads now (bypassing the cache). Resolves to the change, or undefined if nothing changed. Rejects if invalid (the old config stays). */
-  refresh(): Promise<ConfigChange<T> | undefined>;
-  subscribe(fn: (change: ConfigChange<T>) => void): () => void;
-  close(): void;
-}
-
-function flattenLeaves(v: unknown, prefix = '', out = new Map<string, string>()): Map<string, string> {
-  if (v !== null && typeof v === 'object') {
-    for (const [k, c] of Object.entries(v)) flattenLeaves(c, prefix ? `${prefix}.${k}` : k, out);
-  } else out.set(prefix, JSON.stringify(v));
-  return out;
-}
-
-/** Loads and keeps config fresh: validated before it replaces the old one; failures keep the old one. */
-export async function watchConfig<S extends z.ZodType>(
-  opts: WatchOptions<S>,
-): Promise<ConfigHandle<z.infer<S>>> {
-  const resolver = resolverOf(opts.resolver);
-  const base = { ...opts, resolver };
-  let loaded = await loadConfigDetailed(base);
-  const subs = new Set<(c: ConfigChange<z.infer<S>>) => void>();
-  let timer: NodeJS.Timeout | undefined;
-  let inFlight: Promise<ConfigChange<z.infer<S>> | undefined> | undefined;
-  let failures = 0;
-
-  const refresh = (): Promise<ConfigChange<z.infer<S>> | undefined> => {
-    inFlight ??= (async () => {
-      try {
-        resolver.clear();
-        let next: LoadedConfig<z.infer<S>>;
-        try {
-          next = await loadConfigDetailed(base);
-        } catch (err) {
-          // reported here, once per refresh, however many callers or timer ticks wait for it
-          failures++;
-          const e = isStrataError(err) ? err : new StrataError('AWS_ERROR', 'refresh failed', { cause: err });
-          opts.onError?.(e, { attempt: failures });
-          throw e;
-        }
-        failures = 0;
-        const a = flattenLeaves(loaded.config);
-        const b = flattenLeaves(next.config);
-        const changed = [...new Set([...a.keys(), ...b.keys()])].filter((k) => a.get(k) !== b.get(k)).sort();
-        if (changed.length === 0) return undefined;
-        const change = { config: next.config, previous: loaded.config, changed };
-        loaded = next;
-        for (const fn of subs) fn(change);
-        return change;
-      } finally {
-        inFlight = undefined;
-      }
-    })();
-    return inFlight;
-  };
-
-  if (opts.intervalMs && opts.intervalMs > 0) {
-    timer = setInterval(() => {
-      if (inFlight) return; // still refreshing: this tick is skipped, not queued
-      refresh().catch(() => {}); // already reported to onError
-    }, opts.intervalMs);
-    timer.unref();
-  }
-  return {
-    get current() {
-      return loaded.config;
-    },
-    get sources() {
-      return loaded.sources;
-    },
-    refresh,
-    subscribe(fn) {
-      subs.add(fn);
-      return () => subs.delete(fn);
-    },
-    close() {
-      if (timer) clearInterval(timer);
-      subs.clear();
-    },
-  };
 }

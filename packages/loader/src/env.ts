@@ -1,7 +1,7 @@
 /** Resolves environment references: values containing `<<resolve:…>>`, buildspec env blocks, env files. */
-import { readFileSync } from 'node:fs';
-import { hasReference, type Resolver, StrataError } from '@strata/core';
+import { hasReference, type Resolver } from '@strata/core';
 import { parseBuildspecEnv, parseEnvFile } from './buildspec.js';
+import { readFileChecked } from './read-file.js';
 
 export interface EnvSources {
   /** Base environment (default process.env); its values with references are resolved too. */
@@ -18,15 +18,7 @@ export interface EnvSources {
 }
 
 function readText(path: string, what: 'env file' | 'buildspec', read: EnvSources['read']): string {
-  const given = read?.(path, what);
-  if (given !== undefined) return given;
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'not found' : code === 'EISDIR' ? 'is a directory' : 'not readable';
-    throw new StrataError('INVALID_INPUT', `${what} ${path}: ${why}`, { source: path });
-  }
+  return read?.(path, what) ?? readFileChecked(path, what).toString('utf8');
 }
 
 /** The unresolved environment: base < env file < buildspec (later wins). */

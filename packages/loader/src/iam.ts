@@ -57,7 +57,7 @@ export interface PolicyInput {
   replicaRegions?: string[];
 }
 
-export type PolicyCondition = Record<string, Record<string, string | string[]>>;
+type PolicyCondition = Record<string, Record<string, string | string[]>>;
 
 export interface PolicyStatement {
   Sid: string;

@@ -1,38 +1,22 @@
+/**
+ * The public API of @strata/loader (listed in the README's "API" section; nothing else is
+ * exported). The preload is `@strata/loader/register`, the CLI `@strata/loader/cli` and the
+ * `strata` bin.
+ */
+export { type EnvBlock, envBlockToReferences, parseBuildspecEnv } from './buildspec.js';
 export {
-  type EnvBlock,
-  envBlockToReferences,
-  parameterSpecToReference,
-  parseBuildspecEnv,
-  parseEnvFile,
-  secretsManagerSpecToReference,
-} from './buildspec.js';
-export {
-  type ConfigChange,
-  type ConfigHandle,
   type ConfigOptions,
   type KeySource,
   type LoadedConfig,
   loadConfig,
   loadConfigDetailed,
+} from './config.js';
+export { collectEnv, type EnvSources, resolveEnv } from './env.js';
+export { buildIamPolicy, type PolicyDocument, type PolicyInput, type PolicyStatement } from './iam.js';
+export {
+  type ConfigChange,
+  type ConfigHandle,
   type RefreshErrorInfo,
   type WatchOptions,
   watchConfig,
-} from './config.js';
-export { collectEnv, type EnvSources, resolveEnv } from './env.js';
-export {
-  buildIamPolicy,
-  keyVariants,
-  type PolicyDocument,
-  type PolicyInput,
-  type PolicyStatement,
-} from './iam.js';
-export { normalizeKey, schemaKeys } from './keys.js';
-export { freezeMasked, MASK, maskedCopy } from './mask.js';
-export {
-  readSealedFile,
-  type SealedValue,
-  type SealOptions,
-  type SealResult,
-  sealText,
-  unsealText,
-} from './seal.js';
+} from './watch.js';

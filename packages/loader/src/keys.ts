@@ -4,7 +4,7 @@
  */
 import type { ZodType } from 'zod';
 
-export function normalizeSegment(s: string): string {
+function normalizeSegment(s: string): string {
   return s.toLowerCase().replace(/[-_]/g, '');
 }
 

@@ -17,7 +17,7 @@
  * Numbers and booleans are sealed as their text and come back as strings. Keys are never sealed.
  * YAML comments, order and layout are kept; JSON stays JSON.
  */
-import { readFileSync } from 'node:fs';
+
 import {
   describeParseError,
   type EncryptMode,
@@ -27,13 +27,14 @@ import {
   StrataError,
 } from '@strata/core';
 import { isAlias, isMap, isScalar, isSeq, type Node, parseDocument, type Scalar, visit } from 'yaml';
+import { readFileChecked } from './read-file.js';
 
-export const DEFAULT_SECRET_KEY_PATTERN = /(password|secret|token|key|credential)/i;
+const DEFAULT_SECRET_KEY_PATTERN = /(password|secret|token|key|credential)/i;
 
 /** `!secret value`: marks a value to seal; reads as the plain string. */
 const SECRET_TAG = { tag: '!secret', resolve: (s: string) => s };
 
-export interface SealOptions {
+interface SealOptions {
   /** The KMS key to encrypt under. */
   keyId: string;
   /** Encryption context for every value (also written into each reference). */
@@ -48,7 +49,7 @@ export interface SealOptions {
   mode?: EncryptMode;
 }
 
-export interface SealResult {
+interface SealResult {
   text: string;
   /** Dotted paths sealed (or unsealed). Never values. */
   paths: string[];
@@ -242,12 +243,7 @@ export type SealedValue = string | number | boolean | null | SealedValue[];
  * be references) and other scalars; a sequence of scalars is one leaf (an array).
  */
 export function readSealedFile(path: string): Map<string, SealedValue> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw new StrataError('INVALID_INPUT', `sealed file ${path} not found or not readable`, { source: path });
-  }
+  const text = readFileChecked(path, 'sealed file').toString('utf8');
   const doc = parse(text, path);
   const out = new Map<string, SealedValue>();
   const walk = (node: Node | null | undefined | unknown, prefix: string[], depth = 0): void => {

@@ -12,18 +12,16 @@ import { canary, leaks } from '@strata/test-env/canary';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { parseEnvFile } from '../src/buildspec.js';
 import {
   collectEnv,
   loadConfig,
   loadConfigDetailed,
   parseBuildspecEnv,
-  parseEnvFile,
-  readSealedFile,
   resolveEnv,
-  sealText,
-  unsealText,
   watchConfig,
 } from '../src/index.js';
+import { readSealedFile, sealText, unsealText } from '../src/seal.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'strata-canary-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

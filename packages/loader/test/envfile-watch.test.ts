@@ -12,7 +12,8 @@ import {
 } from '@strata/core';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { parseEnvFile, watchConfig } from '../src/index.js';
+import { parseEnvFile } from '../src/buildspec.js';
+import { watchConfig } from '../src/index.js';
 
 describe('env files (util.parseEnv)', () => {
   it('strips a trailing comment, as node --env-file does', () => {
@@ -71,6 +72,8 @@ describe('watchConfig onError', () => {
       },
       secrets: good.secrets,
       kms: good.kms,
+      stats: good.stats,
+      close: () => good.close(),
     };
     const calls: Array<{ code: string; attempt: number }> = [];
     const h = await watchConfig({

@@ -180,9 +180,14 @@ describe('strata encrypt / decrypt / reencrypt / random', () => {
   });
 
   it('ThrottlingException from KMS is retried by the CLI', async () => {
-    // 30% of KMS calls throttled; the CLI's default 6 retries make a failure ~0.3^7 per call
+    // The first two KMS calls are always throttled (so the retry path certainly runs), then 30% at
+    // random; the CLI's default 6 retries make a failure ~0.3^7 per call
+    const ops = ['Encrypt', 'GenerateDataKey', 'Decrypt'];
     p.configure({
-      rules: [{ fault: 'throttle', ops: ['Encrypt', 'GenerateDataKey', 'Decrypt'], rate: 0.3 }],
+      rules: [
+        { fault: 'throttle', ops, times: 2 },
+        { fault: 'throttle', ops, rate: 0.3 },
+      ],
     });
     for (let i = 0; i < 4; i++) {
       const enc = await strata(['encrypt', '--key', keyArn, i % 2 ? '--raw' : '--envelope'], {

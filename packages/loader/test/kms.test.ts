@@ -6,7 +6,7 @@ import { inspect } from 'node:util';
 import { createKmsCrypto, createResolver, LocalBackend } from '@strata/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { parseContext } from '../src/cli/kms.js';
+import { parseContext } from '../src/cli/commands/kms.js';
 import { loadConfigDetailed } from '../src/config.js';
 import { readSealedFile, sealText, unsealText } from '../src/seal.js';
 

@@ -2,18 +2,17 @@ import { inspect } from 'node:util';
 import { LocalBackend, parseLocalTree, Resolver, type StrataError } from '@strata/core';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { parseEnvFile, secretsManagerSpecToReference } from '../src/buildspec.js';
 import {
   buildIamPolicy,
   envBlockToReferences,
-  freezeMasked,
   loadConfig,
   loadConfigDetailed,
   parseBuildspecEnv,
-  parseEnvFile,
-  schemaKeys,
-  secretsManagerSpecToReference,
   watchConfig,
 } from '../src/index.js';
+import { schemaKeys } from '../src/keys.js';
+import { freezeMasked } from '../src/mask.js';
 
 const tree = () =>
   parseLocalTree({

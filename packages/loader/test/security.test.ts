@@ -22,18 +22,17 @@ import {
 } from '@strata/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { writePrivateFile } from '../src/cli/kms.js';
+import { parseEnvFile } from '../src/buildspec.js';
+import { writePrivateFile } from '../src/cli/private-file.js';
 import {
   envBlockToReferences,
   loadConfig,
   loadConfigDetailed,
-  maskedCopy,
   parseBuildspecEnv,
-  parseEnvFile,
-  readSealedFile,
-  sealText,
   watchConfig,
 } from '../src/index.js';
+import { maskedCopy } from '../src/mask.js';
+import { readSealedFile, sealText } from '../src/seal.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'strata-sec-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -100,7 +99,9 @@ describe('prototype pollution from parameter names and keys', () => {
   it("a buildspec variable named __proto__ is kept; an env file refuses it by line (Node's parser would drop it)", () => {
     const env = parseBuildspecEnv('env:\n  variables:\n    __proto__: a\n    X: b\n');
     expect(Object.keys(env).sort()).toEqual(['X', '__proto__']);
-    expect(() => parseEnvFile('__proto__=1\n', 'app.env')).toThrow(/app\.env:1: the name __proto__ is not supported/);
+    expect(() => parseEnvFile('__proto__=1\n', 'app.env')).toThrow(
+      /app\.env:1: the name __proto__ is not supported/,
+    );
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 

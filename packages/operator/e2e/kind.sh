@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# End-to-end on kind, for users with Docker and kind (not runnable on Strata's CI machines,
-# which have no container engine). Builds the image, creates a cluster, runs moto in it,
-# installs the chart, creates a SourcePolicy + SecretSync, and waits for the Secret.
+# End-to-end on kind, for users with Docker and kind (kind pulls its node image, and Strata's CI
+# machines reach no registry; there the same image runs under podman from the chart's container
+# spec, see test/env/pod.ts). Builds the image from packages/operator/Dockerfile (BASE=<image>
+# overrides the public Node 20 base), creates a cluster, runs moto in it, installs the chart,
+# creates a SourcePolicy + SecretSync, and waits for the Secret.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 CLUSTER="${CLUSTER:-strata-e2e}"
 for tool in docker kind kubectl helm; do
   command -v "$tool" >/dev/null || { echo "error: $tool is required for the kind end-to-end" >&2; exit 3; }
 done
-docker build -f packages/operator/Dockerfile -t strata-operator:e2e .
+docker build -f packages/operator/Dockerfile ${BASE:+--build-arg "BASE=${BASE}"} -t strata-operator:e2e .
 kind create cluster --name "$CLUSTER" --wait 120s
 trap 'kind delete cluster --name "$CLUSTER"' EXIT
 kind load docker-image strata-operator:e2e --name "$CLUSTER"

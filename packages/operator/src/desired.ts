@@ -58,7 +58,7 @@ export function existingHash(
   return contentHash(data, secret.type ?? 'Opaque');
 }
 
-export function ownsSecret(sync: SecretSync): boolean {
+function ownsSecret(sync: SecretSync): boolean {
   return (
     (sync.spec.deletionPolicy ?? 'Delete') === 'Delete' && (sync.spec.creationPolicy ?? 'Owner') !== 'Merge'
   );

@@ -1,29 +1,24 @@
-export { Controller, type ControllerOptions } from './controller.js';
-export { contentHash, decideWrite, desiredSecret, type SecretObject, type WriteDecision } from './desired.js';
-export { MalformedEvent, parseEvent, type SourceChange } from './events.js';
-export { type KubeClient, KubeError, kubeClient } from './kube.js';
-export {
-  LeaderElector,
-  type LeaderOptions,
-  type Lease,
-  type LeaseObservation,
-  leaseHeldByOther,
-  microTime,
-} from './leader.js';
+/**
+ * The public API of @strata/operator. The operator is an application (the `strata-operator`
+ * executable the chart runs); this exports what embedding it or writing its resources in
+ * TypeScript needs, and nothing else. Tests import internals from their modules.
+ */
 export { operatorFromEnv } from './main.js';
-export { createMetrics, type Metrics } from './metrics.js';
 export { Operator, type OperatorOptions } from './operator.js';
 export {
-  deniedSources,
-  grantsFor,
-  matchesSelector,
-  pathAllowed,
-  secretAllowed,
-  sourcesOf,
-} from './policy.js';
-export { type QueueResult, WorkQueue } from './queue.js';
-export { RefreshScheduler, type RefreshSchedulerOptions } from './refresh.js';
-export { DependencyIndex, resolveSources } from './sources.js';
-export { SqsConsumer } from './sqs.js';
-export { nextStatus, parseDuration, readyCondition } from './status.js';
-export * from './types.js';
+  type AllowReferences,
+  API_VERSION,
+  type Condition,
+  GROUP,
+  type HierarchySource,
+  type LabelSelector,
+  type ObjectMeta,
+  type SecretSync,
+  type SecretSyncSpec,
+  type SecretSyncStatus,
+  type SourcePolicy,
+  type SourcePolicySpec,
+  type SyncSource,
+  VERSION,
+  type WorkloadRef,
+} from './types.js';

@@ -5,6 +5,7 @@
  */
 import { Agent, type AgentOptions, request } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { API_VERSION } from './types.js';
 
 export class KubeError extends Error {
   override name = 'KubeError';
@@ -120,9 +121,9 @@ export function kubeClient(kc: KubeConfig): KubeClient {
 
 export const paths = {
   secret: (ns: string, name: string) => `/api/v1/namespaces/${ns}/secrets/${name}`,
-  secretSync: (ns: string, name: string) => `/apis/strata.dev/v1alpha1/namespaces/${ns}/secretsyncs/${name}`,
+  secretSync: (ns: string, name: string) => `/apis/${API_VERSION}/namespaces/${ns}/secretsyncs/${name}`,
   secretSyncStatus: (ns: string, name: string) =>
-    `/apis/strata.dev/v1alpha1/namespaces/${ns}/secretsyncs/${name}/status`,
+    `/apis/${API_VERSION}/namespaces/${ns}/secretsyncs/${name}/status`,
   namespace: (name: string) => `/api/v1/namespaces/${name}`,
   workload: (ns: string, kind: string, name: string) =>
     `/apis/apps/v1/namespaces/${ns}/${kind.toLowerCase()}s/${name}`,

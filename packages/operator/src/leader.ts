@@ -8,6 +8,7 @@
  * candidates cannot both win. A leader that cannot renew within `renewDeadline` (its own clock)
  * stops leading. Release on shutdown empties `holderIdentity` so a standby takes over at once.
  */
+import { type Clock, systemClock, type Timer } from './clock.js';
 import { type KubeClient, KubeError, paths } from './kube.js';
 
 export interface LeaderOptions {
@@ -21,7 +22,9 @@ export interface LeaderOptions {
   onStartedLeading: () => void;
   onStoppedLeading: () => void;
   log?: (msg: string, extra?: Record<string, unknown>) => void;
-  /** The local clock, ms since the epoch (injectable for tests). Default `Date.now`. */
+  /** Time and timers (injectable for tests). Default: the system clock. */
+  clock?: Clock;
+  /** The local clock's reading, ms since the epoch, when it differs from `clock.now` (skew in tests). */
   now?: () => number;
 }
 
@@ -71,7 +74,8 @@ export function microTime(d: Date): string {
 export class LeaderElector {
   private leading = false;
   private stopped = false;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Timer | undefined;
+  private readonly clock: Clock;
   private lastRenew = 0;
   private observed: LeaseObservation | undefined;
   private readonly now: () => number;
@@ -83,7 +87,8 @@ export class LeaderElector {
     this.leaseMs = o.leaseDurationMs ?? 15_000;
     this.renewDeadlineMs = o.renewDeadlineMs ?? 10_000;
     this.retryMs = o.retryPeriodMs ?? 2_000;
-    this.now = o.now ?? Date.now;
+    this.clock = o.clock ?? systemClock;
+    this.now = o.now ?? (() => this.clock.now());
   }
 
   get isLeader(): boolean {
@@ -97,8 +102,7 @@ export class LeaderElector {
 
   private schedule(): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => void this.tick(), this.retryMs);
-    this.timer.unref();
+    this.timer = this.clock.setTimeout(() => void this.tick(), this.retryMs);
   }
 
   private async tick(): Promise<void> {
@@ -181,14 +185,14 @@ export class LeaderElector {
    */
   stop(): void {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) this.clock.clearTimeout(this.timer);
     if (this.leading) this.lose('stopped');
   }
 
   /** Stops campaigning; if leading, empties holderIdentity so a standby can take over at once. */
   async release(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) this.clock.clearTimeout(this.timer);
     if (!this.leading) return;
     this.leading = false;
     try {

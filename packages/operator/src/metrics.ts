@@ -75,6 +75,12 @@ export function createMetrics(sources: MetricSources = {}) {
       labelNames: ['result'],
       registers: [registry],
     }),
+    kubeEvents: new Counter({
+      name: 'strata_kube_events_total',
+      help: 'Kubernetes Events about SecretSyncs, by result: created, updated (count raised), suppressed (over the per-object budget), failed',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
     secretWrites: new Counter({
       name: 'strata_secret_writes_total',
       help: 'Secret writes by action',

@@ -21,7 +21,7 @@ import {
   StrataError,
   secretName,
 } from '@strata/core';
-import type { LabelSelector, SecretSyncSpec, SourcePolicy } from './types.js';
+import type { HierarchySource, LabelSelector, SecretSyncSpec, SourcePolicy } from './types.js';
 
 export interface Grants {
   ssmPaths: string[];
@@ -29,7 +29,7 @@ export interface Grants {
   kmsKeys: string[];
 }
 
-export function matchesSelector(labels: Record<string, string>, sel: LabelSelector | undefined): boolean {
+function matchesSelector(labels: Record<string, string>, sel: LabelSelector | undefined): boolean {
   if (!sel) return false;
   for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (labels[k] !== v) return false;
   for (const e of sel.matchExpressions ?? []) {
@@ -92,6 +92,11 @@ export interface SpecSources {
   kms: number;
 }
 
+/** A spec's hierarchy as core's `HierarchyInput` (levels, or a template with its vars). */
+export function hierarchyInput(h: HierarchySource): HierarchyInput {
+  return h.levels ? { levels: h.levels } : { template: h.template!, vars: h.vars ?? {} };
+}
+
 export function sourcesOf(spec: SecretSyncSpec): SpecSources {
   const out: SpecSources = { paths: [], parameters: [], secrets: [], kms: 0 };
   const addRef = (ref: Reference) => {
@@ -105,10 +110,8 @@ export function sourcesOf(spec: SecretSyncSpec): SpecSources {
   };
   for (const s of spec.sources) {
     if (s.hierarchy) {
-      const input: HierarchyInput = s.hierarchy.levels
-        ? { levels: s.hierarchy.levels }
-        : { template: s.hierarchy.template!, vars: s.hierarchy.vars ?? {} };
-      for (const l of buildLevels(input)) out.paths.push({ path: l.path, recursive: l.recursive });
+      for (const l of buildLevels(hierarchyInput(s.hierarchy)))
+        out.paths.push({ path: l.path, recursive: l.recursive });
     }
     for (const v of Object.values(s.refs ?? {})) {
       for (const part of parseTemplate(v)) if (part.kind === 'ref') addRef(part.ref);

@@ -1,6 +1,6 @@
 /** Resolving a SecretSync's sources with the shared resolver, and the source → resource index. */
 import {
-  type HierarchyInput,
+  buildLevels,
   type Issue,
   issuesOf,
   loadFailed,
@@ -10,7 +10,7 @@ import {
   secretName,
   unsafeKeySegment,
 } from '@strata/core';
-import { type Grants, referenceNotGranted, type SpecSources, sourcesOf } from './policy.js';
+import { type Grants, hierarchyInput, referenceNotGranted, type SpecSources, sourcesOf } from './policy.js';
 import type { SecretSyncSpec } from './types.js';
 
 export interface ResolvedData {
@@ -37,11 +37,8 @@ export async function resolveSources(
   await Promise.all(
     spec.sources.map(async (s, i) => {
       if (s.hierarchy) {
-        const input: HierarchyInput = s.hierarchy.levels
-          ? { levels: s.hierarchy.levels }
-          : { template: s.hierarchy.template!, vars: s.hierarchy.vars ?? {} };
         try {
-          const h = await resolver.loadHierarchy(input, {
+          const h = await resolver.loadHierarchy(hierarchyInput(s.hierarchy), {
             ...(s.hierarchy.keys ? { keys: s.hierarchy.keys } : {}),
             ...(s.hierarchy.allowReferences ? { allowReferences: s.hierarchy.allowReferences } : {}),
             ...(checkReference ? { checkReference } : {}),
@@ -156,4 +153,46 @@ export class DependencyIndex {
   get size(): number {
     return this.byKey.size;
   }
+}
+
+/** A source read by id: an SSM parameter name, or a secret name or ARN. */
+export interface SourceRef {
+  kind: 'ssm' | 'secret';
+  id: string;
+}
+
+/**
+ * The sources a reconcile read that its spec does not name: parameters and secrets referenced
+ * inside values (nested references) and the names a `keys` hierarchy fetched one by one. A
+ * refresh re-reads them too; an event for one of them requeues the SecretSync.
+ */
+export function unnamedSources(spec: SecretSyncSpec, versions: Array<{ source: string }>): SourceRef[] {
+  let named: SpecSources;
+  const levels: Array<{ path: string; recursive: boolean }> = [];
+  try {
+    named = sourcesOf(spec);
+    for (const s of spec.sources)
+      if (s.hierarchy && !s.hierarchy.keys?.length) levels.push(...buildLevels(hierarchyInput(s.hierarchy)));
+  } catch {
+    return [];
+  }
+  const params = new Set(named.parameters);
+  const secrets = new Set(named.secrets.map((x) => secretName(x)));
+  const listed = (name: string) =>
+    levels.some((l) =>
+      l.recursive
+        ? name.startsWith(`${l.path}/`)
+        : name.startsWith(`${l.path}/`) && !name.slice(l.path.length + 1).includes('/'),
+    );
+  const out: SourceRef[] = [];
+  for (const { source } of versions) {
+    if (source.startsWith('ssm:')) {
+      const name = source.slice(4);
+      if (!params.has(name) && !listed(name)) out.push({ kind: 'ssm', id: name });
+    } else if (source.startsWith('secret:')) {
+      const id = source.slice(7);
+      if (!secrets.has(secretName(id))) out.push({ kind: 'secret', id });
+    }
+  }
+  return out;
 }

@@ -11,7 +11,7 @@ export type ReadyReason =
   | 'WriteFailed'
   | 'RolloutFailed';
 
-export function readyCondition(
+function readyCondition(
   ready: boolean,
   reason: ReadyReason,
   message: string,
@@ -65,7 +65,7 @@ export function nextStatus(
 }
 
 /** JSON with object keys sorted, so objects equal in content compare equal whatever their key order. */
-export function canonicalJson(v: unknown): string {
+function canonicalJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
   if (v !== null && typeof v === 'object') {
     const o = v as Record<string, unknown>;

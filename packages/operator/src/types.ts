@@ -1,15 +1,20 @@
-/** The strata.dev/v1alpha1 resources, as TypeScript. Kept in step with charts/strata-operator's CRDs. */
+/**
+ * The strata.dev/v1alpha1 resources, as TypeScript. The specs and statuses derive from the CRD
+ * schemas in ./crd/ (the one source of truth; the chart's CRD YAML is generated from them too).
+ */
+
+import type { FromSchema } from './crd/from-schema.js';
+import type { secretSyncSchema } from './crd/secretsync.js';
+import type { sourcePolicySchema } from './crd/sourcepolicy.js';
+
 export const GROUP = 'strata.dev';
 export const VERSION = 'v1alpha1';
 export const API_VERSION = `${GROUP}/${VERSION}`;
-export const SECRETSYNC_PLURAL = 'secretsyncs';
-export const SOURCEPOLICY_PLURAL = 'sourcepolicies';
 export const FIELD_MANAGER = 'strata-operator';
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY = 'strata-operator';
 export const SYNC_LABEL = 'strata.dev/secretsync';
 export const HASH_ANNOTATION = 'strata.dev/content-hash';
-export const ROLLOUT_ANNOTATION = 'strata.dev/restarted-for';
 
 export interface ObjectMeta {
   name: string;
@@ -23,72 +28,18 @@ export interface ObjectMeta {
   deletionTimestamp?: string;
 }
 
+type SecretSyncProps = (typeof secretSyncSchema)['properties'];
+type SourcePolicyProps = (typeof sourcePolicySchema)['properties'];
+
+export type SecretSyncSpec = FromSchema<SecretSyncProps['spec']>;
+export type SecretSyncStatus = FromSchema<SecretSyncProps['status']>;
+export type SyncSource = SecretSyncSpec['sources'][number];
+/** Exactly one of `levels` and `template` is set (the CRD's CEL rules enforce it). */
+export type HierarchySource = NonNullable<SyncSource['hierarchy']>;
 /** Shared sources references inside hierarchy values may name although they lie in a sibling branch. */
-export interface AllowReferences {
-  ssm?: string[];
-  secretsManager?: string[];
-}
-
-export type HierarchySource =
-  | {
-      levels: string[];
-      template?: undefined;
-      vars?: undefined;
-      keys?: string[];
-      prefix?: string;
-      allowReferences?: AllowReferences;
-    }
-  | {
-      template: string;
-      vars?: Record<string, string>;
-      levels?: undefined;
-      keys?: string[];
-      prefix?: string;
-      allowReferences?: AllowReferences;
-    };
-
-export interface SyncSource {
-  hierarchy?: HierarchySource;
-  refs?: Record<string, string>;
-  secretJSON?: { secretId: string; versionStage?: string; prefix?: string };
-}
-
-export interface WorkloadRef {
-  kind: 'Deployment' | 'StatefulSet' | 'DaemonSet';
-  name: string;
-}
-
-export interface Condition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  reason: string;
-  message: string;
-  lastTransitionTime: string;
-  observedGeneration?: number;
-}
-
-export interface SecretSyncSpec {
-  target: {
-    name: string;
-    type?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-  };
-  sources: SyncSource[];
-  refreshInterval?: string;
-  creationPolicy?: 'Owner' | 'Merge' | 'Adopt';
-  deletionPolicy?: 'Delete' | 'Retain';
-  rollout?: WorkloadRef[];
-}
-
-export interface SecretSyncStatus {
-  observedGeneration?: number;
-  conditions?: Condition[];
-  lastSyncTime?: string;
-  contentHash?: string;
-  sourceVersions?: Array<{ source: string; version: string }>;
-  syncedKeys?: number;
-}
+export type AllowReferences = NonNullable<HierarchySource['allowReferences']>;
+export type WorkloadRef = NonNullable<SecretSyncSpec['rollout']>[number];
+export type Condition = NonNullable<SecretSyncStatus['conditions']>[number];
 
 export interface SecretSync {
   apiVersion: typeof API_VERSION;
@@ -98,21 +49,8 @@ export interface SecretSync {
   status?: SecretSyncStatus;
 }
 
-export interface LabelSelector {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: Array<{
-    key: string;
-    operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
-    values?: string[];
-  }>;
-}
-
-export interface SourcePolicySpec {
-  namespaces: { names?: string[]; selector?: LabelSelector };
-  ssm?: { paths: string[] };
-  secretsManager?: { names: string[] };
-  kms?: { keyIds: string[] };
-}
+export type SourcePolicySpec = FromSchema<SourcePolicyProps['spec']>;
+export type LabelSelector = NonNullable<SourcePolicySpec['namespaces']['selector']>;
 
 export interface SourcePolicy {
   apiVersion: typeof API_VERSION;

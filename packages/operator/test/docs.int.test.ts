@@ -9,22 +9,22 @@ import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import * as k8s from '@kubernetes/client-node';
 import * as aws from '@strata/test-env/aws';
 import { eventually } from '@strata/test-env/kube-client';
+import type { OperatorPod } from '@strata/test-env/pod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Operator } from '../src/index.js';
 import {
   admin,
   CHART,
-  capturedLogger,
   decode,
   deleteNamespaces,
   ensureChart,
   helm,
-  operatorKubeConfig,
+  podValues,
+  startOperatorPod,
 } from './helpers.js';
 
 const README = new URL('../README.md', import.meta.url);
 const { core, apps, custom } = admin();
-let op: Operator | undefined;
+let op: OperatorPod | undefined;
 
 /** The YAML blocks of the README that hold an object of this kind, parsed as written. */
 function readmeExample(
@@ -84,23 +84,12 @@ describe('the README examples', () => {
         },
       })
       .catch(tolerateExists);
-    op = new Operator({
-      kubeConfig: await operatorKubeConfig(),
-      logger: capturedLogger().logger,
-      resolver: {
-        aws: {
-          endpoint: aws.motoEndpoint(),
-          region: 'us-east-1',
-          credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-        },
-      },
-      namespaces: [ns],
-    });
-    await op.start();
+    // the operator from its image, as the chart's Deployment runs it (test/env/pod.ts)
+    op = await startOperatorPod('docs', podValues({ awsEndpoint: aws.motoEndpoint(), namespaces: [ns] }));
   }, 120_000);
 
   afterAll(async () => {
-    await op?.stop();
+    await op?.remove();
     await custom
       .deleteClusterCustomObject({
         group: 'strata.dev',

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { deniedSources, grantsFor, type SecretSync, type SourcePolicy } from '../src/index.js';
+import { deniedSources, grantsFor } from '../src/policy.js';
+import type { SecretSync, SourcePolicy } from '../src/types.js';
 
 const read = (rel: string) => readFileSync(new URL(rel, import.meta.url), 'utf8');
 

@@ -1,12 +1,11 @@
 import { execFile } from 'node:child_process';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
-import { adminKubeConfig, serviceAccountToken, tokenKubeConfig } from '@strata/test-env/kube-client';
-import pino from 'pino';
+import { adminKubeConfig } from '@strata/test-env/kube-client';
+import { OperatorPod, operatorImage } from '@strata/test-env/pod';
 
-export const run = promisify(execFile);
+const run = promisify(execFile);
 export const CHART = fileURLToPath(new URL('../../../charts/strata-operator', import.meta.url));
 export const RELEASE = 'strata-operator';
 export const RELEASE_NS = 'strata-system';
@@ -19,23 +18,6 @@ export async function helm(args: string[]): Promise<string> {
     process.env.STRATA_TEST_KUBECONFIG!,
   ]);
   return stdout;
-}
-
-/** The chart's ServiceAccount identity, through the TokenRequest API: the chart's RBAC is what is tested. */
-export async function operatorKubeConfig(): Promise<k8s.KubeConfig> {
-  return tokenKubeConfig(await serviceAccountToken(RELEASE_NS, RELEASE, 3600));
-}
-
-/** A pino logger whose lines are kept, to assert that no secret value is ever logged. */
-export function capturedLogger(): { logger: pino.Logger; lines: string[] } {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      lines.push(chunk.toString());
-      cb();
-    },
-  });
-  return { logger: pino({ level: 'debug' }, stream), lines };
 }
 
 export const admin = () => {
@@ -115,4 +97,59 @@ export async function deleteNamespaces(...names: string[]): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (const name of names)
     while (Date.now() < deadline && !(await gone(name))) await new Promise((r) => setTimeout(r, 250));
+}
+
+/**
+ * The chart's values for an operator pod of these tests: AWS through `awsEndpoint` (moto, or the
+ * fault proxy in front of it) with moto's dummy credentials as extraEnv, short leader-election
+ * timings, debug logs (so the no-secret-in-logs checks see everything), and, when `namespaces`
+ * is given, the chart's namespaced mode (STRATA_WATCH_NAMESPACES) so a pod serves only the
+ * namespaces of its test file. The installed release keeps its cluster-wide RBAC.
+ */
+export function podValues(opts: {
+  awsEndpoint: string;
+  queueUrl?: string;
+  namespaces?: string[];
+  values?: Record<string, unknown>;
+}): Record<string, unknown> {
+  return {
+    aws: { region: 'us-east-1', endpoint: opts.awsEndpoint },
+    sqs: { queueUrl: opts.queueUrl ?? '', waitTimeSeconds: 1 },
+    leaderElection: { enabled: true, leaseDuration: '3s', renewDeadline: '2s', retryPeriod: '1s' },
+    logLevel: 'debug',
+    extraEnv: [
+      { name: 'AWS_ACCESS_KEY_ID', value: 'testing' },
+      { name: 'AWS_SECRET_ACCESS_KEY', value: 'testing' },
+    ],
+    ...(opts.namespaces ? { rbac: { create: true, scope: 'namespaced', namespaces: opts.namespaces } } : {}),
+    ...opts.values,
+  };
+}
+
+/**
+ * Starts the operator's image as the chart's Deployment would run it (test/env/pod.ts): the
+ * container spec from `helm template`, in-cluster configuration from a TokenRequest token of the
+ * chart's ServiceAccount, and waits for the chart's readiness probe.
+ */
+export async function startOperatorPod(
+  name: string,
+  values: Record<string, unknown>,
+  opts: { ready?: boolean } = {},
+): Promise<OperatorPod> {
+  const pod = await OperatorPod.start({
+    image: operatorImage(),
+    name: `${name}-${process.pid}`.toLowerCase(),
+    release: RELEASE,
+    namespace: RELEASE_NS,
+    values,
+  });
+  if (opts.ready !== false) {
+    try {
+      await pod.waitReady(90_000);
+    } catch (err) {
+      await pod.remove();
+      throw err;
+    }
+  }
+  return pod;
 }

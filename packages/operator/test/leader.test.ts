@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { type LeaseObservation, leaseHeldByOther, microTime } from '../src/index.js';
+import { KubeError } from '../src/kube.js';
+import { LeaderElector, type LeaseObservation, leaseHeldByOther, microTime } from '../src/leader.js';
+import { FakeKube } from './fake-kube.js';
+import { ManualClock } from './manual-clock.js';
 
 describe('leader election judges expiry on its own clock (client-go)', () => {
   const spec = (renewTime: Date) => ({
@@ -33,5 +36,93 @@ describe('leader election judges expiry on its own clock (client-go)', () => {
     expect(leaseHeldByOther({ holderIdentity: 'op-b', leaseDurationSeconds: 15 }, seen, 0, 'op-b')).toBe(
       false,
     );
+  });
+});
+
+describe('LeaderElector on an injected clock', () => {
+  function candidates(opts: { skewB?: number } = {}) {
+    const kube = new FakeKube();
+    const clock = new ManualClock();
+    const log: string[] = [];
+    const make = (identity: string, skew = 0) =>
+      new LeaderElector({
+        client: kube,
+        namespace: 'strata-system',
+        name: 'strata-operator',
+        identity,
+        leaseDurationMs: 15_000,
+        renewDeadlineMs: 10_000,
+        retryPeriodMs: 2000,
+        clock,
+        ...(skew ? { now: () => clock.now() + skew } : {}),
+        onStartedLeading: () => log.push(`${identity} leads`),
+        onStoppedLeading: () => log.push(`${identity} stops`),
+      });
+    const a = make('op-a');
+    const b = make('op-b', opts.skewB);
+    /** Advances in retry-period steps, checking that two never lead at once. */
+    const run = async (ms: number) => {
+      for (let t = 0; t < ms; t += 1000) {
+        await clock.advance(1000);
+        expect(a.isLeader && b.isLeader).toBe(false);
+      }
+    };
+    return { kube, clock, log, a, b, run };
+  }
+
+  it('one candidate leads; a standby takes over a lease duration after the leader vanishes', async () => {
+    const { a, b, run, log } = candidates();
+    a.start();
+    await run(1000);
+    b.start();
+    await run(60_000);
+    expect(log).toEqual(['op-a leads']);
+    a.stop(); // a crash: the Lease is not released, just no longer renewed
+    await run(10_000);
+    expect(b.isLeader).toBe(false);
+    await run(10_000);
+    expect(b.isLeader).toBe(true);
+    expect(log).toEqual(['op-a leads', 'op-a stops', 'op-b leads']);
+    b.stop();
+  });
+
+  it('release() hands the Lease over within one retry period', async () => {
+    const { a, b, run } = candidates();
+    a.start();
+    await run(1000);
+    b.start();
+    await run(5000);
+    await a.release();
+    await run(2000);
+    expect(b.isLeader).toBe(true);
+    b.stop();
+  });
+
+  it('a standby whose clock runs two hours ahead never takes a live Lease', async () => {
+    const { a, b, run, log } = candidates({ skewB: 7_200_000 });
+    a.start();
+    await run(1000);
+    b.start();
+    await run(120_000);
+    expect(a.isLeader).toBe(true);
+    expect(log).toEqual(['op-a leads']);
+    a.stop();
+    b.stop();
+  });
+
+  it('a leader that cannot renew within renewDeadline stops leading', async () => {
+    const { a, kube, run, log } = candidates();
+    a.start();
+    await run(1000);
+    kube.failWith = (method) =>
+      method === 'PUT' || method === 'GET'
+        ? new KubeError(503, 'ServiceUnavailable', 'unavailable')
+        : undefined;
+    await run(8000);
+    expect(a.isLeader).toBe(true);
+    await run(6000);
+    expect(a.isLeader).toBe(false);
+    expect(log).toEqual(['op-a leads', 'op-a stops']);
+    a.stop();
   });
 });

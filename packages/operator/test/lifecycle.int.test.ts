@@ -1,29 +1,31 @@
 /**
  * The operator's life around the reconcile: namespaces that gain labels, leader election under
  * clock skew, events sent while the leader restarts, recovery after an AWS outage, and a quiet
- * shutdown. Real kube-apiserver (the chart's ServiceAccount), moto behind the fault proxy.
+ * shutdown. Real kube-apiserver (the chart's ServiceAccount), moto behind the fault proxy. The
+ * operator runs from its image as the chart's Deployment runs it (test/env/pod.ts); SIGTERM is
+ * what `podman stop` sends, as the kubelet does. The clock-skew case drives the LeaderElector in
+ * this process: it needs an injected clock, which a container cannot be given.
  */
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import * as k8s from '@kubernetes/client-node';
 import * as aws from '@strata/test-env/aws';
 import { type FaultProxy, startFaultProxy } from '@strata/test-env/fault-proxy';
 import { adminKubeConfig, eventually, uniqueNamespace } from '@strata/test-env/kube-client';
+import type { OperatorPod } from '@strata/test-env/pod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kubeClient, LeaderElector, Operator, type OperatorOptions } from '../src/index.js';
+import { kubeClient } from '../src/kube.js';
+import { LeaderElector } from '../src/leader.js';
 import {
   admin,
-  capturedLogger,
   decode,
   deleteNamespaces,
   ensureChart,
-  LEASE,
-  operatorKubeConfig,
+  podValues,
   promValue,
-  RELEASE_NS,
   scrape,
   secretSync,
+  startOperatorPod,
 } from './helpers.js';
 
 const id = Math.random().toString(36).slice(2, 8);
@@ -34,7 +36,8 @@ const LABEL = `strata-test/grant-${id}`;
 const { core, custom } = admin();
 let proxy: FaultProxy;
 let queueUrl: string;
-const running: Operator[] = [];
+const running: OperatorPod[] = [];
+let podCount = 0;
 
 async function put(name: string, value: string) {
   await aws
@@ -94,40 +97,29 @@ async function readyOf(ns: string, name: string) {
   return o.status?.conditions?.find((c) => c.type === 'Ready');
 }
 
-const awsOptions = (endpoint: string) => ({
-  endpoint,
-  region: 'us-east-1',
-  credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-});
-
+/**
+ * An operator container serving this file's namespaces, AWS (SQS included when `queue`) through
+ * `awsEndpoint` (default: the fault proxy).
+ */
 async function startOperator(
-  extra: Partial<OperatorOptions> & { identity?: string } = {},
-  captured = capturedLogger(),
-): Promise<{ op: Operator; logs: string[] }> {
-  const { identity, ...rest } = extra;
-  const op = new Operator({
-    kubeConfig: await operatorKubeConfig(),
-    logger: captured.logger,
-    resolver: { aws: { ...awsOptions(proxy.endpoint), retry: { retries: 2, baseMs: 10, capMs: 100 } } },
-    namespaces: [NS, LABELLED],
-    httpPort: 0,
-    ...(identity
-      ? {
-          leaderElection: {
-            namespace: RELEASE_NS,
-            name: LEASE,
-            identity,
-            leaseDurationMs: 3000,
-            renewDeadlineMs: 2000,
-            retryPeriodMs: 300,
-          },
-        }
-      : {}),
-    ...rest,
-  });
-  running.push(op);
-  await op.start();
-  return { op, logs: captured.lines };
+  opts: { awsEndpoint?: string; waitTimeSeconds?: number; values?: Record<string, unknown> } = {},
+): Promise<OperatorPod> {
+  podCount += 1;
+  const pod = await startOperatorPod(
+    `lc-${id}-${podCount}`,
+    podValues({
+      awsEndpoint: opts.awsEndpoint ?? proxy.endpoint,
+      namespaces: [NS, LABELLED],
+      values: {
+        ...(opts.waitTimeSeconds !== undefined
+          ? { sqs: { queueUrl, waitTimeSeconds: opts.waitTimeSeconds } }
+          : {}),
+        ...opts.values,
+      },
+    }),
+  );
+  running.push(pod);
+  return pod;
 }
 
 beforeAll(async () => {
@@ -148,7 +140,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const op of running) await op.stop();
+  for (const op of running) await op.remove();
   await proxy?.stop();
   for (const name of [`lc-${id}`, `lc-${id}-labels`])
     await custom
@@ -159,7 +151,7 @@ afterAll(async () => {
 
 describe('operator lifecycle', () => {
   it('a denied SecretSync is synced once its Namespace gains the label a SourcePolicy selects', async () => {
-    const { op } = await startOperator();
+    const op = await startOperator();
     await createSync(LABELLED, 'by-label', {
       target: { name: 'by-label' },
       sources: [{ refs: { v: `<<resolve:ssm:${P}/labels>>` } }],
@@ -177,7 +169,7 @@ describe('operator lifecycle', () => {
       timeoutMs: 15_000,
     });
     expect((await readyOf(LABELLED, 'by-label'))?.status).toBe('True');
-    await op.stop();
+    expect(await op.stop()).toBe(0);
   }, 60_000);
 
   it('leader election under clock skew: a standby whose clock runs ahead never takes a live Lease', async () => {
@@ -225,31 +217,23 @@ describe('operator lifecycle', () => {
     });
     // long polls, as in production. SQS (and moto) can hand a message to a poll its client has
     // given up on; that message then stays invisible for the queue's visibility timeout (30 s).
-    const a = await startOperator({
-      identity: `lc-a-${id}`,
-      sqs: { queueUrl, client: aws.sqs(), waitTimeSeconds: 20 },
-    });
-    await eventually(async () => a.op.isLeader, { what: 'a leads' });
+    const a = await startOperator({ awsEndpoint: aws.motoEndpoint(), waitTimeSeconds: 20 });
+    await eventually(async () => a.isLeader(), { what: 'a leads' });
     // the standby polls through the proxy, whose 3 s delay on ReceiveMessage keeps the new
     // leader's first poll away from SQS just long enough for the event to arrive before it
-    const bClient = new SQSClient(awsOptions(proxy.endpoint));
     proxy.configure({ rules: [{ fault: 'latency', latencyMs: 3000, ops: ['sqs:ReceiveMessage'] }] });
-    const b = await startOperator({
-      identity: `lc-b-${id}`,
-      sqs: { queueUrl, client: bClient, waitTimeSeconds: 5 },
-    });
+    const b = await startOperator({ waitTimeSeconds: 5 });
     try {
       await eventually(async () => (await secretValue(NS, 'restart', 'v')) === 'r1', { what: 'first sync' });
       // a fresh long poll on the leader: it has ~20 s left when the leader is told to stop
-      const handled = async () =>
-        promValue(await scrape(a.op.httpPort), 'strata_events_total', { result: 'handled' });
+      const handled = async () => promValue(await a.metrics(), 'strata_events_total', { result: 'handled' });
       const before = await handled();
       await changeParameter(`${P}/noise`, `n-${Date.now()}`);
       await eventually(async () => (await handled()) > before, { what: 'leader handled an event' });
       await new Promise((r) => setTimeout(r, 300));
 
-      const stopping = a.op.stop(); // what SIGTERM runs
-      await eventually(async () => b.op.isLeader, { what: 'b leads', intervalMs: 20 });
+      const stopping = a.stop(); // SIGTERM, as the kubelet sends it
+      await eventually(async () => b.isLeader(), { what: 'b leads', intervalMs: 20 });
       await new Promise((r) => setTimeout(r, 1000)); // b's takeover reconcile (it reads r1)
       expect(await secretValue(NS, 'restart', 'v')).toBe('r1');
       await changeParameter(`${P}/restart`, 'r2');
@@ -260,12 +244,11 @@ describe('operator lifecycle', () => {
         intervalMs: 100,
       });
       expect(Date.now() - sent).toBeLessThan(12_000);
-      await stopping;
-      expect(b.op.isLeader).toBe(true);
+      expect(await stopping).toBe(0);
+      expect(await b.isLeader()).toBe(true);
     } finally {
       proxy.configure({});
-      await b.op.stop();
-      bClient.destroy();
+      await b.stop();
     }
   }, 90_000);
 
@@ -275,8 +258,7 @@ describe('operator lifecycle', () => {
       sources: [{ refs: { v: `<<resolve:ssm:${P}/outage>>` } }],
     });
     // SQS and SSM both through the fault proxy
-    const client = new SQSClient(awsOptions(proxy.endpoint));
-    const { op } = await startOperator({ sqs: { queueUrl, client, waitTimeSeconds: 2 } });
+    const op = await startOperator({ waitTimeSeconds: 2 });
     await eventually(async () => (await secretValue(NS, 'outage', 'v')) === 'o1', { what: 'first sync' });
     proxy.configure({ rules: [{ fault: 'error5xx', status: 503 }] });
     await new Promise((r) => setTimeout(r, 20_000));
@@ -289,21 +271,23 @@ describe('operator lifecycle', () => {
       intervalMs: 100,
     });
     expect(Date.now() - back).toBeLessThan(8000);
-    await op.stop();
-    client.destroy();
+    expect(await op.stop()).toBe(0);
   }, 90_000);
 
   it('binds the configured host for health and metrics', async () => {
-    const { op } = await startOperator({ httpHost: '127.0.0.1' });
-    expect(await scrape(op.httpPort, '/healthz', '127.0.0.1')).toBe('ok');
-    await expect(scrape(op.httpPort, '/healthz', '::1')).rejects.toThrow();
-    await op.stop();
+    // the chart's health.host value (STRATA_HEALTH_HOST): IPv4 only. (The chart refuses a loopback
+    // host, which the kubelet could not probe; with host networking 127.0.0.1 is the pod's address.)
+    const op = await startOperator({ values: { health: { host: '0.0.0.0' } } });
+    expect(await scrape(op.port('health'), '/healthz', '127.0.0.1')).toBe('ok');
+    await expect(scrape(op.port('health'), '/healthz', '::1')).rejects.toThrow();
+    expect(await op.stop()).toBe(0);
   }, 30_000);
 
   it('a normal shutdown logs no informer errors', async () => {
-    const { op, logs } = await startOperator();
-    await eventually(async () => op.controller.ready, { what: 'informers synced' });
-    await op.stop();
+    // started once the readiness probe passes, i.e. the informers have synced
+    const op = await startOperator();
+    expect(await op.stop()).toBe(0);
+    const logs = (await op.logs()).split('\n');
     const warnings = logs.filter((l) => l.includes('informer error'));
     expect(warnings).toEqual([]);
     expect(logs.some((l) => l.includes('"stopped"'))).toBe(true);

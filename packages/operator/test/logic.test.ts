@@ -1,25 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import {
-  contentHash,
-  DependencyIndex,
-  decideWrite,
-  deniedSources,
-  desiredSecret,
-  grantsFor,
-  MalformedEvent,
-  microTime,
-  nextStatus,
-  parseDuration,
-  parseEvent,
-  pathAllowed,
-  type SecretSync,
-  type SourcePolicy,
-  secretAllowed,
-  WorkQueue,
-} from '../src/index.js';
+import { contentHash, decideWrite, desiredSecret } from '../src/desired.js';
+import { MalformedEvent, parseEvent } from '../src/events.js';
+import { microTime } from '../src/leader.js';
+import { deniedSources, grantsFor, pathAllowed, secretAllowed } from '../src/policy.js';
+import { DependencyIndex } from '../src/sources.js';
+import { nextStatus, parseDuration } from '../src/status.js';
+import { API_VERSION, type SecretSync, type SourcePolicy } from '../src/types.js';
 
 const sync = (spec: Partial<SecretSync['spec']> = {}): SecretSync => ({
-  apiVersion: 'strata.dev/v1alpha1',
+  apiVersion: API_VERSION,
   kind: 'SecretSync',
   metadata: { name: 'app', namespace: 'team-a', uid: 'uid-1', generation: 3 },
   spec: {
@@ -30,7 +19,7 @@ const sync = (spec: Partial<SecretSync['spec']> = {}): SecretSync => ({
 });
 
 const policy = (spec: SourcePolicy['spec']): SourcePolicy => ({
-  apiVersion: 'strata.dev/v1alpha1',
+  apiVersion: API_VERSION,
   kind: 'SourcePolicy',
   metadata: { name: 'p' },
   spec,
@@ -197,58 +186,5 @@ describe('status and durations', () => {
     expect(parseDuration('1h30m', 1)).toBe(5_400_000);
     expect(parseDuration('bogus', 7)).toBe(7);
     expect(microTime(new Date('2026-01-01T00:00:00.123Z'))).toBe('2026-01-01T00:00:00.123000Z');
-  });
-});
-
-describe('work queue', () => {
-  it('dedupes, never runs one key twice at once, and re-runs a key changed while running', async () => {
-    const runs: string[] = [];
-    let active = 0;
-    let maxActive = 0;
-    let release!: () => void;
-    const gate = new Promise<void>((r) => {
-      release = r;
-    });
-    const q = new WorkQueue({
-      concurrency: 1,
-      handler: async (key) => {
-        active++;
-        maxActive = Math.max(maxActive, active);
-        runs.push(key);
-        if (runs.length === 1) await gate;
-        active--;
-        return undefined;
-      },
-    });
-    q.start();
-    q.add('a');
-    q.add('a'); // while running: marks dirty
-    q.add('b'); // waiting behind 'a' (concurrency 1) …
-    q.add('b'); // … so this one is merged with it
-    await new Promise((r) => setTimeout(r, 10));
-    release();
-    await new Promise((r) => setTimeout(r, 20));
-    expect(runs.filter((k) => k === 'a')).toHaveLength(2);
-    expect(runs.filter((k) => k === 'b')).toHaveLength(1);
-    expect(maxActive).toBe(1);
-    await q.stop();
-  });
-
-  it('backs off per key on failure', async () => {
-    let n = 0;
-    const q = new WorkQueue({
-      concurrency: 1,
-      baseBackoffMs: 5,
-      handler: async () => {
-        n++;
-        if (n < 3) throw new Error('boom');
-        return undefined;
-      },
-    });
-    q.start();
-    q.add('k');
-    await new Promise((r) => setTimeout(r, 100));
-    expect(n).toBe(3);
-    await q.stop();
   });
 });

@@ -3,27 +3,25 @@
  * minimum) and no event source. The leader must re-read their sources from AWS every interval,
  * batched (AWS calls per interval at the lower bound for the distinct sources, read from the
  * operator's own /metrics), a standby must read nothing, and a value changed in AWS without any
- * event must reach its Secret within the interval (plus jitter).
+ * event must reach its Secret within the interval (plus jitter). Both operators run from the image,
+ * as the chart's Deployment runs it (test/env/pod.ts), serving this file's namespace only.
  */
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import * as aws from '@strata/test-env/aws';
 import { type FaultProxy, startFaultProxy } from '@strata/test-env/fault-proxy';
 import { eventually, uniqueNamespace } from '@strata/test-env/kube-client';
+import type { OperatorPod } from '@strata/test-env/pod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Operator } from '../src/index.js';
 import {
   admin,
-  capturedLogger,
   decode,
   deleteNamespaces,
   ensureChart,
-  LEASE,
-  operatorKubeConfig,
+  podValues,
   promValue,
-  RELEASE_NS,
-  scrape,
   secretSync,
+  startOperatorPod,
 } from './helpers.js';
 
 const INTERVAL_MS = 10_000;
@@ -42,7 +40,7 @@ const LOWER_BOUND = Math.ceil(PARAMS / 10) + 1 + Math.ceil(SECRETS / 20);
 
 const { core, custom } = admin();
 let proxy: FaultProxy;
-const operators: Operator[] = [];
+const operators: OperatorPod[] = [];
 
 function specOf(i: number) {
   return {
@@ -58,39 +56,22 @@ function specOf(i: number) {
   };
 }
 
-async function startOperator(identity: string): Promise<Operator> {
-  const op = new Operator({
-    kubeConfig: await operatorKubeConfig(),
-    logger: capturedLogger().logger,
-    resolver: {
-      aws: {
-        endpoint: proxy.endpoint,
-        region: 'us-east-1',
-        credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-        retry: { retries: 4, baseMs: 10, capMs: 100 },
-      },
-    },
-    namespaces: [NS],
-    jitter: JITTER,
-    leaderElection: {
-      namespace: RELEASE_NS,
-      name: LEASE,
-      identity,
-      leaseDurationMs: 3000,
-      renewDeadlineMs: 2000,
-      retryPeriodMs: 300,
-    },
-    httpPort: 0,
-  });
-  operators.push(op);
-  await op.start();
-  return op;
+async function startOperator(identity: string): Promise<OperatorPod> {
+  const pod = await startOperatorPod(
+    identity,
+    podValues({
+      awsEndpoint: proxy.endpoint,
+      namespaces: [NS],
+      values: { refresh: { defaultInterval: '1h', jitterPercent: Math.round(JITTER * 100) } },
+    }),
+  );
+  operators.push(pod);
+  return pod;
 }
 
-const metrics = (op: Operator) => scrape(op.httpPort);
-const awsCalls = async (op: Operator) => promValue(await metrics(op), 'strata_aws_calls_total');
-const refreshes = async (op: Operator) =>
-  promValue(await metrics(op), 'strata_refreshes_total', { interval: '10s' });
+const awsCalls = async (op: OperatorPod) => promValue(await op.metrics(), 'strata_aws_calls_total');
+const refreshes = async (op: OperatorPod) =>
+  promValue(await op.metrics(), 'strata_refreshes_total', { interval: '10s' });
 
 function expectedOf(i: number): Record<string, string> {
   return {
@@ -138,7 +119,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const op of operators) await op.stop();
+  for (const op of operators) await op.remove();
   await proxy?.stop();
   await custom
     .deleteClusterCustomObject({
@@ -152,12 +133,12 @@ afterAll(async () => {
 });
 
 describe('refreshInterval is honoured, batched, by the leader only', () => {
-  let leader: Operator;
-  let standby: Operator;
+  let leader: OperatorPod;
+  let standby: OperatorPod;
 
   it('syncs all SecretSyncs', async () => {
     leader = await startOperator(`rf-a-${id}`);
-    await eventually(async () => leader.isLeader, { what: 'first operator leads' });
+    await eventually(async () => leader.isLeader(), { what: 'first operator leads' });
     standby = await startOperator(`rf-b-${id}`);
     const same = (a: Record<string, string>, b: Record<string, string>) =>
       JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
@@ -172,7 +153,7 @@ describe('refreshInterval is honoured, batched, by the leader only', () => {
         { what: `Secret s${i} synced`, timeoutMs: 60_000 },
       );
     }
-    expect(standby.isLeader).toBe(false);
+    expect(await standby.isLeader()).toBe(false);
   }, 120_000);
 
   it('reads AWS every interval, at the lower bound for the distinct sources; the standby reads nothing', async () => {
@@ -222,8 +203,8 @@ describe('refreshInterval is honoured, batched, by the leader only', () => {
   }, 60_000);
 
   it('the standby starts refreshing when it takes over', async () => {
-    await leader.stop();
-    await eventually(async () => standby.isLeader, { what: 'standby leads', timeoutMs: 15_000 });
+    expect(await leader.stop()).toBe(0);
+    await eventually(async () => standby.isLeader(), { what: 'standby leads', timeoutMs: 15_000 });
     await eventually(async () => (await refreshes(standby)) >= 1, {
       what: 'the new leader refreshes',
       timeoutMs: INTERVAL_MS * (1 + JITTER) + 10_000,

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { RefreshScheduler } from '../src/index.js';
+import { RefreshScheduler } from '../src/refresh.js';
 
 describe('periodic refresh: SecretSyncs due together are refreshed in one batch', () => {
   beforeEach(() => {

@@ -2,7 +2,9 @@
  * Issue 9 in the operator, against a real kube-apiserver and moto: the no-leak rule binds
  * references inside hierarchy values (and its allow-list works), and the canary suite's operator
  * tier — a canary in SecureStrings and secrets behind failing and succeeding SecretSyncs never
- * appears in the operator's logs, Kubernetes Events, SecretSync status or /metrics.
+ * appears in the operator's logs, Kubernetes Events, SecretSync status or /metrics. The operator
+ * runs from its image as the chart's Deployment runs it (test/env/pod.ts), logging at debug level;
+ * its logs are the container's stdout/stderr.
  */
 import { CreateKeyCommand, EncryptCommand } from '@aws-sdk/client-kms';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
@@ -10,26 +12,25 @@ import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import * as aws from '@strata/test-env/aws';
 import { canary, leaks } from '@strata/test-env/canary';
 import { eventually } from '@strata/test-env/kube-client';
+import type { OperatorPod } from '@strata/test-env/pod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Operator } from '../src/index.js';
 import {
   admin,
   CHART,
-  capturedLogger,
   decode,
   helm,
-  operatorKubeConfig,
+  podValues,
   RELEASE,
   RELEASE_NS,
   secretSync,
+  startOperatorPod,
 } from './helpers.js';
 
 const R = `sec${Date.now().toString(36)}`;
 const NS = `sec-${R}`;
 const C = canary();
 const { core, custom } = admin();
-let op: Operator;
-let logs: string[];
+let op: OperatorPod | undefined;
 let installedHere = false;
 
 interface Sync {
@@ -131,28 +132,11 @@ beforeAll(async () => {
     sources: [{ refs: { a: `<<resolve:secretsmanager:${R}/bad>>`, b: `<<resolve:kms:${ct}>>` } }],
   });
 
-  const captured = capturedLogger();
-  logs = captured.lines;
-  op = new Operator({
-    kubeConfig: await operatorKubeConfig(),
-    logger: captured.logger,
-    namespaces: [NS],
-    resolver: {
-      aws: {
-        endpoint: aws.motoEndpoint(),
-        region: 'us-east-1',
-        credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-        retry: { retries: 1, baseMs: 10, capMs: 50 },
-      },
-    },
-    defaultRefreshMs: 3_600_000,
-    httpPort: 0,
-  });
-  await op.start();
+  op = await startOperatorPod(`sec-${R}`, podValues({ awsEndpoint: aws.motoEndpoint(), namespaces: [NS] }));
 }, 180_000);
 
 afterAll(async () => {
-  await op?.stop();
+  await op?.remove();
   await core.deleteNamespace({ name: NS }).catch(() => undefined);
   await custom
     .deleteClusterCustomObject({
@@ -196,10 +180,10 @@ describe('operator: the no-leak rule for references, and no canary anywhere', ()
     const statuses = await Promise.all(['leak', 'allowed', 'bad', 'ok', 'json', 'refs'].map(getSync));
     const events = await core.listNamespacedEvent({ namespace: NS });
     expect(events.items.length).toBeGreaterThan(0);
-    const metrics = await (await fetch(`http://127.0.0.1:${op.httpPort}/metrics`)).text();
+    const metrics = await op!.metrics();
     expect(metrics).toContain('strata');
     const seen = {
-      logs: logs.join(''),
+      logs: await op!.logs(),
       events: JSON.stringify(events.items.map((e) => [e.reason, e.message, e.involvedObject])),
       status: JSON.stringify(statuses.map((s) => s.status)),
       metrics,

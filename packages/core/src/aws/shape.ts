@@ -62,12 +62,7 @@ export function stringField(
 }
 
 /** A parameter as returned by GetParameters / GetParametersByPath. */
-export function checkParameter(
-  item: Record<string, unknown>,
-  where: string,
-  op: string,
-  source: string,
-): void {
+function checkParameter(item: Record<string, unknown>, where: string, op: string, source: string): void {
   stringField(item, 'Name', where, op, source);
   stringField(item, 'Value', where, op, source);
   const type = item.Type;

@@ -1,12 +1,10 @@
 export {
-  CONTENT_ENCODING_KEY,
   createKmsCrypto,
   DEFAULT_KMS_CACHE,
   type DecryptResult,
   type EncryptMode,
   type EncryptOptions,
   type EncryptResult,
-  KMS_ENCRYPT_MAX_BYTES,
   type KmsCacheOptions,
   KmsCrypto,
   type KmsCryptoOptions,
@@ -18,7 +16,5 @@ export {
   contextMismatch,
   decodeCiphertext,
   detectFormat,
-  type EsdkHeaderInfo,
-  encodeCiphertext,
   esdkHeader,
 } from './format.js';

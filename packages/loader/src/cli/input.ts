@@ -2,13 +2,13 @@
  * Reading the files a command takes: a path, or `-` for stdin (one command reads stdin at most
  * once). Errors are INVALID_INPUT naming the option and the file (exit code 2).
  */
-import { readFileSync } from 'node:fs';
 import { StrataError } from '@strata/core';
+import { readFileChecked } from '../read-file.js';
 
 let stdinTaken: string | undefined;
 
 /** Reads all of stdin; refuses a terminal (it would wait for Ctrl-D) and a second reader. */
-export async function readStdin(what: string): Promise<Buffer> {
+async function readStdin(what: string): Promise<Buffer> {
   if (stdinTaken !== undefined) {
     throw new StrataError('INVALID_INPUT', `${what} -: stdin is already read for ${stdinTaken}; give a file`);
   }
@@ -24,13 +24,7 @@ export async function readStdin(what: string): Promise<Buffer> {
 /** The bytes of `file` (`-`: stdin). `what` names the option in errors (`--from`, `env file`). */
 export async function readInputBytes(file: string, what: string): Promise<Buffer> {
   if (file === '-') return readStdin(what);
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'not found' : code === 'EISDIR' ? 'is a directory' : 'not readable';
-    throw new StrataError('INVALID_INPUT', `${what} ${file}: ${why}`, { source: file });
-  }
+  return readFileChecked(file, what);
 }
 
 export async function readInputText(file: string, what: string): Promise<string> {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { StrataError } from '../errors.js';
+import { StrataError } from '../src/errors.js';
 import {
   formatReference,
   formatTemplate,
@@ -13,7 +13,7 @@ import {
   type SecretsManagerReference,
   type SsmReference,
   type TemplatePart,
-} from './parser.js';
+} from '../src/reference/parser.js';
 
 /** Runs `fn`, expects a PARSE_ERROR at `position`, and returns it. */
 function parseError(fn: () => unknown, position: number, ...fragments: string[]): StrataError {

@@ -1,16 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { StrataError } from '../errors.js';
-import {
-  buildLevels,
-  flatten,
-  keyFor,
-  type Level,
-  mergeLevels,
-  namesForKeys,
-  type ParameterRecord,
-  referenceBranchProblem,
-  toTree,
-} from './hierarchy.js';
+import type { ParameterRecord } from '../src/backend.js';
+import { StrataError } from '../src/errors.js';
+import { buildLevels, keyFor, type Level, namesForKeys } from '../src/hierarchy/levels.js';
+import { mergeLevels } from '../src/hierarchy/merge.js';
+import { referenceBranchProblem } from '../src/hierarchy/reference-rule.js';
+import { toTree } from '../src/hierarchy/tree.js';
 
 function rec(
   name: string,
@@ -460,8 +454,8 @@ describe('mergeLevels', () => {
   });
 });
 
-describe('toTree / flatten', () => {
-  it('builds a nested object and flattens it back', () => {
+describe('toTree', () => {
+  it('builds a nested object', () => {
     const flat = new Map<string, unknown>([
       ['app', 'x'],
       ['db.url', 'postgres://db'],
@@ -470,10 +464,9 @@ describe('toTree / flatten', () => {
     ]);
     const tree = toTree([...flat].map(([key, value]) => ({ key, value })));
     expect(tree).toEqual({ app: 'x', db: { url: 'postgres://db', pool: { max: 5 } }, hosts: ['a', 'b'] });
-    expect(flatten(tree)).toEqual(flat);
   });
 
-  it('round-trips merged entries', () => {
+  it('builds the tree of merged entries', () => {
     const { entries } = mergeLevels(acme(), [
       [rec('/acme/region', 'r')],
       [],
@@ -481,26 +474,6 @@ describe('toTree / flatten', () => {
     ]);
     const tree = toTree(entries.values());
     expect(tree).toEqual({ region: 'r', db: { url: 'u' } });
-    expect([...flatten(tree).keys()].sort()).toEqual([...entries.keys()]);
-  });
-
-  it('flattens with a prefix, keeps class instances and empty objects as values', () => {
-    class Schema {}
-    const s = new Schema();
-    const date = new Date(0);
-    expect(flatten({ a: { b: s, c: date, d: {} } }, 'cfg')).toEqual(
-      new Map<string, unknown>([
-        ['cfg.a.b', s],
-        ['cfg.a.c', date],
-        ['cfg.a.d', {}],
-      ]),
-    );
-  });
-
-  it('treats dotted property names as paths and rejects duplicates', () => {
-    expect(flatten({ 'db.url': 'u' })).toEqual(new Map([['db.url', 'u']]));
-    expect(catchError(() => flatten({ 'a.b': 1, a: { b: 2 } })).code).toBe('INVALID_INPUT');
-    expect(catchError(() => flatten({ '': 1 })).code).toBe('INVALID_INPUT');
   });
 
   it('rejects conflicting or malformed keys in toTree', () => {

@@ -14,13 +14,13 @@ import { EXIT } from './exit-codes.js';
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 
 /** A shell's exit status for a process killed by `signal`: 128 + its number here. */
-export function exitCodeForSignal(signal: NodeJS.Signals | string): number {
+function exitCodeForSignal(signal: NodeJS.Signals | string): number {
   const n = (os.signals as Record<string, number | undefined>)[signal];
   return 128 + (n ?? 0);
 }
 
 /** The file `cmd` runs (a path as given, else the first match on PATH), if there is one. */
-export function findCommand(cmd: string, path: string | undefined): string | undefined {
+function findCommand(cmd: string, path: string | undefined): string | undefined {
   const exists = (f: string) => {
     try {
       statSync(f);
@@ -51,7 +51,7 @@ export function findCommand(cmd: string, path: string | undefined): string | und
  * Why `file` cannot be run, or undefined when it can be tried. A shell refuses a binary file it
  * cannot execute (126) rather than running it as a script; Node would hand it to /bin/sh.
  */
-export function cannotRun(file: string): string | undefined {
+function cannotRun(file: string): string | undefined {
   let st: ReturnType<typeof statSync>;
   try {
     st = statSync(file);

@@ -178,7 +178,7 @@ export function workloadFacts() {
     dependents: { min: sorted[0]!, median: sorted[Math.floor(sorted.length / 2)]!, max: sorted.at(-1)! },
     exactly100: deps.filter((d) => d === 100).length,
     keysPerResource: { min: keysPerResource[0]!, max: keysPerResource.at(-1)! },
-    /** ESO's model: one GetParameter / GetSecretValue per key, per resource, per refresh. */
+    /** (resource, key) pairs: the calls per refresh of a peer that reads one key per call. */
     pairs: refPairs + hierarchyPairs,
     refPairs,
     hierarchyPairs,

@@ -52,6 +52,7 @@ import { type Runtime, systemRuntime } from '../runtime.js';
 import { Stats } from '../stats.js';
 import { parameterName, parseArn, regionOf } from './arn.js';
 import { Caller, type CallProgress } from './caller.js';
+import { awsDiscoveryIo, type DiscoveryIo, discoverLevel } from './discovery.js';
 import {
   arrayField,
   asParameterType,
@@ -79,7 +80,13 @@ export interface AwsBackendOptions {
    * Requests per second per service and region. `ssm-write` is PutParameter's own bucket (default
    * 5), so writes never eat the readers' share of the Get* quota.
    */
-  rateLimits?: Partial<Record<'ssm' | 'ssm-write' | 'secretsmanager' | 'kms', number>>;
+  rateLimits?: Partial<Record<'ssm' | 'ssm-write' | 'ssm-describe' | 'secretsmanager' | 'kms', number>>;
+  /**
+   * How a level larger than one GetParametersByPath page is listed: `sharded` (default: concurrent
+   * DescribeParameters shards, then concurrent GetParameters; see `./discovery.ts`) or `paged` (one
+   * sequential chain of GetParametersByPath pages). A level of at most 10 names costs one call either way.
+   */
+  discovery?: 'sharded' | 'paged';
   retry?: RetryOptions;
   /** Per-attempt timeout, ms: an attempt with no answer by then is aborted and retried. Default 5,000. */
   timeoutMs?: number;
@@ -200,6 +207,8 @@ export class AwsBackend implements Backend {
   readonly ssm: ParameterBackend;
   readonly secrets: SecretBackend;
   readonly kms: KmsBackend;
+  /** @internal sharded discovery's calls (and whether DescribeParameters was refused) */
+  readonly discoveryIo: DiscoveryIo;
 
   constructor(private readonly opts: AwsBackendOptions = {}) {
     this.stats = opts.stats ?? new Stats();
@@ -220,6 +229,7 @@ export class AwsBackend implements Backend {
     this.ssm = new SsmApi(this);
     this.secrets = new SecretsApi(this);
     this.kms = new KmsApi(this);
+    this.discoveryIo = awsDiscoveryIo(this);
   }
 
   /** @internal */
@@ -274,6 +284,10 @@ export class AwsBackend implements Backend {
     }
     this.clients.set(key, client);
     return client as C;
+  }
+
+  get discovery(): 'sharded' | 'paged' {
+    return this.opts.discovery ?? 'sharded';
   }
 
   get replicaRegions(): string[] {
@@ -344,6 +358,7 @@ class SsmApi implements ParameterBackend {
   }
 
   async getParametersByPath(path: string, opts: { recursive: boolean }): Promise<ParameterRecord[]> {
+    if (this.b.discovery !== 'paged') return discoverLevel(this.b.discoveryIo, path, opts);
     const region = regionOf(path, this.b.region);
     const out: ParameterRecord[] = [];
     const seen = new Set<string>();

@@ -108,8 +108,11 @@ describe('shard plan (pure)', () => {
       expect([...all].sort()).toEqual([...NAME_CHARS].sort());
       for (const s of shards) expect(s.prefixes.length).toBeLessThanOrEqual(MAX_FILTER_VALUES);
     }
-    // a first character seen on the page gets a shard of its own
-    expect(firstCharShards(['db/a', 'db/b', 'api'])).toEqual(
+    // first characters seen on the page are packed by how many names they showed (at most half a page a shard)
+    const dense = Array.from({ length: 30 }, (_, i) => `db/${i}`).concat(
+      Array.from({ length: 20 }, (_, i) => `api${i}`),
+    );
+    expect(firstCharShards(dense)).toEqual(
       expect.arrayContaining([{ prefixes: ['d'] }, { prefixes: ['a'] }]),
     );
     const step = nextStep(
@@ -118,6 +121,7 @@ describe('shard plan (pure)', () => {
       {
         recursive: true,
         path: '/p',
+      pageSize: 10,
       },
     );
     expect(step).toMatchObject({ kind: 'split', exact: [] });
@@ -144,7 +148,7 @@ describe('shard plan (pure)', () => {
   it('groupPrefixes partitions the prefixes, at most 50 a group, the dense ones apart', () => {
     const prefixes = [...NAME_CHARS].map((c) => `p${c}`);
     const counts = countByPrefix(prefixes, ['pa1', 'pa2', 'pa3', 'pb1', 'pb2', 'pZ']);
-    const groups = groupPrefixes(prefixes, counts, 4);
+    const groups = groupPrefixes(prefixes, counts, 4); // half a page: 2 names seen a group
     expect(groups.flat().sort()).toEqual([...prefixes].sort());
     for (const g of groups) expect(g.length).toBeLessThanOrEqual(MAX_FILTER_VALUES);
     const groupOf = (p: string) => groups.findIndex((g) => g.includes(p));
@@ -258,15 +262,37 @@ describe('discoverLevel over an in-memory store', () => {
     expect([...s.reads.keys()].every((n) => !n.slice('/app/'.length).includes('/'))).toBe(true);
   });
 
-  it('moto-sized pages (10, a NextToken on every full page) and AWS internal limits: split by first character once, then followed', async () => {
+  it('DescribeParameters pages smaller than asked (moto: 10; AWS internal limits): read by path, each name once', async () => {
     for (const opts of [{ describePage: 10, trailingToken: true }, { internalLimit: 7 }]) {
       const s = new Store(big(120), opts);
       const rep = report();
       const got = await discoverLevel(s, '/app/dev', { recursive: true }, {}, rep);
       expect(got.map((r) => r.name)).toEqual(s.expected('/app/dev', true));
       expect([...s.reads.values()].every((n) => n === 1)).toBe(true);
-      expect(rep.candidatesMissing).toBe(0); // nothing refined, so no candidate guessed
+      expect(rep.mode).toBe('by-path');
+      expect(s.calls).toMatchObject({ describe: 1, get: 0 });
+      expect(s.describeUnavailable).toBe(true);
     }
+  });
+
+  it('a shard page cut short by AWS after the first (an internal limit) is followed, not refined', async () => {
+    const s = new Store(big(300));
+    let n = 0;
+    const io: DiscoveryIo = {
+      byPathPage: s.byPathPage.bind(s),
+      getByName: s.getByName.bind(s),
+      describePage: async (path, recursive, prefixes, token, max) => {
+        // the whole-level page is full; every later page stops at 20 names
+        const page = await s.describePage(path, recursive, prefixes, token, n++ === 0 ? max : 20);
+        return page;
+      },
+    };
+    const rep = report();
+    const got = await discoverLevel(io, '/app/dev', { recursive: true }, {}, rep);
+    expect(got.map((r) => r.name)).toEqual(s.expected('/app/dev', true));
+    expect([...s.reads.values()].every((x) => x === 1)).toBe(true);
+    expect(rep.mode).toBe('sharded');
+    expect(rep.candidatesMissing).toBe(0); // nothing refined below the first characters
   });
 
   it('refused DescribeParameters: read by path from the first NextToken, no name read twice, not tried again', async () => {

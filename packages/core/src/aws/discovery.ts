@@ -19,14 +19,16 @@
  * adaptive limiter slow that bucket down, and the calls are retried like any other.
  *
  * When DescribeParameters is refused (AccessDenied: a policy that grants only GetParameter* on the
- * path, or a path DescribeParameters will not filter on), the level is read by path from the
- * first page's NextToken, and the backend remembers not to try again. No name has been read at
- * that point (reads start only after a DescribeParameters page succeeded), so none is read twice.
+ * path, or a path DescribeParameters will not filter on), or its first page of the level is smaller
+ * than asked while more follows (then listing costs as many calls as reading by path, and the reads
+ * come on top), the level is read by path from the first page's NextToken, and the backend
+ * remembers not to try again. No name has been read by name at that point (reads start only after
+ * a usable DescribeParameters page), so none is read twice.
  *
  * moto (the test emulator) gap: moto 5.2.5 pages DescribeParameters at 10 whatever MaxResults says
- * (`moto/ssm/responses.py`: `page_size = 10`), so on moto a shard never comes back full and is
- * paged through instead of refined; the fault proxy's `awsPages` mode merges moto's pages into
- * AWS-sized ones to exercise refinement.
+ * (`moto/ssm/responses.py`: `page_size = 10`), so on moto's own paging discovery falls back to
+ * by-path pages; the fault proxy's `awsPages` mode (AWS emulation) merges moto's pages into
+ * AWS-sized ones, and the tests and the benchmark run both.
  */
 import {
   DescribeParametersCommand,
@@ -67,7 +69,10 @@ export interface DiscoveryIo {
   ): Promise<{ names: string[]; nextToken?: string }>;
   /** GetParameters of at most 10 names (decrypted); names that do not exist are left out. */
   getByName(names: string[]): Promise<ParameterRecord[]>;
-  /** Set when DescribeParameters was refused: later levels are read by path at once. */
+  /**
+   * Set when DescribeParameters was refused, or pages smaller than asked: later levels are read by
+   * path at once.
+   */
   describeUnavailable?: boolean;
 }
 
@@ -139,6 +144,7 @@ export async function discoverLevel(
   const tasks: Promise<void>[] = [];
   let failure: unknown;
   let refused = false;
+  let smallPages = false;
   let confirmed = false; // a DescribeParameters page succeeded: reading by name may start
   let listing = 0;
 
@@ -151,7 +157,7 @@ export async function discoverLevel(
   };
 
   const flush = (final: boolean) => {
-    if (!confirmed || refused || failure !== undefined) return;
+    if (!confirmed || refused || smallPages || failure !== undefined) return;
     for (const batch of plan.take(final)) {
       rep.getCalls++;
       track(
@@ -169,7 +175,7 @@ export async function discoverLevel(
     track(
       (async () => {
         try {
-          if (refused || failure !== undefined) return;
+          if (refused || smallPages || failure !== undefined) return;
           rep.describeCalls++;
           let page: { names: string[]; nextToken?: string };
           try {
@@ -181,10 +187,17 @@ export async function discoverLevel(
             }
             throw e;
           }
-          confirmed = true;
           const relative = page.names
             .map((n) => relativeName(path, n, recursive))
             .filter((n): n is string => n !== undefined);
+          if (!confirmed && shard.prefixes.length === 0 && page.nextToken && page.names.length < pageSize) {
+            // DescribeParameters pages smaller than asked (moto: 10 whatever MaxResults says; AWS at
+            // an internal limit): listing 10 names then reading them costs twice the calls of
+            // reading them by path. Nothing has been read by name yet: read by path.
+            smallPages = true;
+            return;
+          }
+          confirmed = true;
           plan.found(relative.map((r) => `${path}/${r}`));
           const step = nextStep(
             shard,
@@ -213,7 +226,7 @@ export async function discoverLevel(
   for (const s of initialShards()) runShard(s, new Set());
   for (let i = 0; i < tasks.length; i++) await tasks[i];
   if (failure !== undefined) throw failure;
-  if (refused) {
+  if (refused || smallPages) {
     io.describeUnavailable = true;
     return byPathFrom(first.nextToken);
   }

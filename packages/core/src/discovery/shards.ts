@@ -17,8 +17,11 @@
  *   shard) becomes an *exact candidate*, read by name (GetParameters answers "invalid" for a name
  *   that does not exist, so a candidate that is no parameter costs a slot in a batch, nothing more).
  * - A shard whose page has a NextToken but is not full (AWS stops a filtered page at an internal
- *   limit; moto pages at 10 whatever MaxResults says) follows its NextToken instead: splitting
- *   it would not make the pages fuller.
+ *   limit) follows its NextToken instead: splitting it would not make the pages fuller. When the
+ *   very first listing of a level is not full (a service that pages DescribeParameters smaller
+ *   than asked, as moto does at 10), the caller reads the level by path instead (see
+ *   `../aws/discovery.ts`): listing names 10 at a time and then reading them costs twice the calls
+ *   of reading them by path.
  *
  * Names found are read once each with GetParameters (10 a call, see `ReadPlan`). Everything in this
  * file is a plain function over data; the calls are made by `../aws/discovery.ts`.
@@ -34,8 +37,10 @@ export const MAX_FILTER_VALUE_LENGTH = 1024;
 export const DESCRIBE_PAGE_MAX = 50;
 /** AWS: GetParameters takes at most 10 names; GetParametersByPath returns at most 10 a page. */
 export const GET_BATCH = 10;
-/** At most this many shards come out of one refinement. */
+/** At most this many shards of prefixes seen on a page come out of one refinement. */
 export const MAX_SPLIT = 8;
+/** Over how many shards the unseen lower-case first characters of a full listing are spread. */
+export const SPREAD = 4;
 
 /** One listing: the names of the level that begin with one of `prefixes` (no prefixes: every name of the level). */
 export interface Shard {
@@ -101,35 +106,56 @@ export function countByPrefix(prefixes: string[], names: string[]): Map<string, 
 }
 
 /**
- * Splits `prefixes` into at most `ways` groups of at most MAX_FILTER_VALUES each: the prefixes the
- * last page showed names for are spread over the groups, the densest first, each to the lightest
- * group; prefixes with no names seen go together into the lightest groups. Deterministic.
+ * Splits a full shard's prefixes into groups of at most MAX_FILTER_VALUES values: the prefixes the
+ * page showed names for are packed, densest first, into groups of at most half a page of names
+ * seen (a prefix denser than that stays alone), so each new shard is likely to fit one page; the
+ * prefixes with no name seen go together, in as few groups as the value limit allows (or, with
+ * `spread`, the lower-case ones over `spread` groups). At most MAX_SPLIT groups of seen prefixes
+ * (the rest join the lightest). Deterministic.
  */
-export function groupPrefixes(prefixes: string[], counts: Map<string, number>, ways: number): string[][] {
-  const n = Math.max(1, Math.min(prefixes.length, ways, MAX_SPLIT));
-  const groupsNeeded = Math.max(n, Math.ceil(prefixes.length / MAX_FILTER_VALUES));
-  const groups = Array.from({ length: groupsNeeded }, () => ({ load: 0, prefixes: [] as string[] }));
-  const seen = prefixes.filter((p) => (counts.get(p) ?? 0) > 0);
+export function groupPrefixes(
+  prefixes: string[],
+  counts: Map<string, number>,
+  pageSize = DESCRIBE_PAGE_MAX,
+  spread = 1,
+): string[][] {
+  const cap = Math.max(1, Math.floor(pageSize / 2));
+  const seen = prefixes
+    .filter((p) => (counts.get(p) ?? 0) > 0)
+    .sort((a, b) => (counts.get(b) ?? 0) - (counts.get(a) ?? 0) || (a < b ? -1 : 1));
   const unseen = prefixes.filter((p) => (counts.get(p) ?? 0) === 0);
-  seen.sort((a, b) => (counts.get(b) ?? 0) - (counts.get(a) ?? 0) || (a < b ? -1 : 1));
-  const lightest = () =>
-    groups
-      .filter((g) => g.prefixes.length < MAX_FILTER_VALUES)
-      .reduce((best, g) =>
-        g.load < best.load || (g.load === best.load && g.prefixes.length < best.prefixes.length) ? g : best,
-      );
+  const groups: Array<{ load: number; prefixes: string[] }> = [];
   for (const p of seen) {
-    const g = lightest();
-    g.load += counts.get(p) ?? 0;
-    g.prefixes.push(p);
+    const c = counts.get(p) ?? 0;
+    const fit = groups.find((g) => g.load + c <= cap && g.prefixes.length < MAX_FILTER_VALUES);
+    if (fit) {
+      fit.load += c;
+      fit.prefixes.push(p);
+    } else if (groups.length < MAX_SPLIT) groups.push({ load: c, prefixes: [p] });
+    else {
+      const lightest = groups
+        .filter((g) => g.prefixes.length < MAX_FILTER_VALUES)
+        .reduce((a, b) => (b.load < a.load ? b : a));
+      lightest.load += c;
+      lightest.prefixes.push(p);
+    }
   }
-  // the unseen prefixes are probably sparse: keep them together, in as few groups as the value limit allows
-  for (const p of unseen) {
-    const open = groups.filter((g) => g.prefixes.length < MAX_FILTER_VALUES);
-    const g = open.reduce((best, x) => (x.load < best.load ? x : best));
-    g.prefixes.push(p);
+  const out = groups.map((g) => g.prefixes);
+  // `spread` > 1: the unseen lower-case prefixes are likely to hold the rest of a full listing, so
+  // they are spread over that many groups (a page peels off only its densest prefixes otherwise)
+  const lower = spread > 1 ? unseen.filter((p) => /[a-z]$/.test(p)) : [];
+  const other = unseen.filter((p) => !lower.includes(p));
+  // at least three prefixes a group: a few unseen prefixes are not worth a call each
+  const ways = Math.min(spread, Math.ceil(lower.length / 3));
+  for (let i = 0; i < ways; i++) {
+    const part = lower.slice(
+      Math.floor((i * lower.length) / ways),
+      Math.floor(((i + 1) * lower.length) / ways),
+    );
+    if (part.length > 0) out.push(part);
   }
-  return groups.filter((g) => g.prefixes.length > 0).map((g) => g.prefixes);
+  for (let i = 0; i < other.length; i += MAX_FILTER_VALUES) out.push(other.slice(i, i + MAX_FILTER_VALUES));
+  return out;
 }
 
 /**
@@ -140,40 +166,12 @@ export function initialShards(): Shard[] {
   return [{ prefixes: [] }];
 }
 
-/** Split `items` into `n` contiguous chunks of near-equal size (no empty chunk). */
-function chunks<T>(items: T[], n: number): T[][] {
-  const out: T[][] = [];
-  const k = Math.max(1, Math.min(n, items.length));
-  for (let i = 0; i < k; i++) {
-    const part = items.slice(Math.floor((i * items.length) / k), Math.floor(((i + 1) * items.length) / k));
-    if (part.length > 0) out.push(part);
-  }
-  return out;
-}
-
-/** How many shards the lower-case first characters not seen yet are spread over. */
-export const FIRST_CHAR_GROUPS = 5;
-
-/**
- * Every character a name may start with, grouped for the shards that replace the whole-level
- * listing: each first character seen on its page gets a shard of its own (the densest eight); the
- * lower-case letters not seen are spread over FIRST_CHAR_GROUPS shards (names mostly start with
- * one); upper case, digits and `_.-` not seen share one shard.
- */
-export function firstCharShards(seen: string[]): Shard[] {
-  const counts = countByPrefix([...NAME_CHARS], seen);
-  const dense = [...NAME_CHARS]
-    .filter((c) => (counts.get(c) ?? 0) > 0)
-    .sort((a, b) => (counts.get(b) ?? 0) - (counts.get(a) ?? 0) || (a < b ? -1 : 1))
-    .slice(0, MAX_SPLIT);
-  const rest = [...NAME_CHARS].filter((c) => !dense.includes(c));
-  const lower = rest.filter((c) => c >= 'a' && c <= 'z');
-  const other = rest.filter((c) => !(c >= 'a' && c <= 'z'));
-  return [
-    ...dense.map((c) => [c]),
-    ...chunks(lower, FIRST_CHAR_GROUPS),
-    ...(other.length > 0 ? [other] : []),
-  ].map((prefixes) => ({ prefixes }));
+/** Every character a name may start with, grouped (see `groupPrefixes`) by the names a full whole-level page showed. */
+export function firstCharShards(seen: string[], pageSize = DESCRIBE_PAGE_MAX): Shard[] {
+  const firsts = [...NAME_CHARS];
+  return groupPrefixes(firsts, countByPrefix(firsts, seen), pageSize, SPREAD).map((prefixes) => ({
+    prefixes,
+  }));
 }
 
 /** What to do after a shard's page came back. */
@@ -182,25 +180,18 @@ export function nextStep(shard: Shard, page: ShardPage, opts: ShardOptions): Sha
   const pageSize = opts.pageSize ?? DESCRIBE_PAGE_MAX;
   const follow: ShardStep = { kind: 'follow', shard: { prefixes: shard.prefixes, token: page.nextToken } };
   const returned = page.returned ?? page.names.length;
-  // The whole-level listing is split by first character once it has 10 names and more to come, even
-  // when it was not full (a service that pages at 10, as moto does, would otherwise make it one long
-  // chain); any other shard is refined only when full, and else paged through.
-  if (shard.prefixes.length === 0 && returned >= Math.min(pageSize, GET_BATCH))
-    return { kind: 'split', shards: firstCharShards(page.names), exact: [] };
-  if (returned < pageSize || shard.prefixes.length === 0) return follow;
+  if (returned < pageSize) return follow;
+  if (shard.prefixes.length === 0)
+    return { kind: 'split', shards: firstCharShards(page.names, pageSize), exact: [] };
   if (shard.prefixes.length > 1) {
-    const counts = countByPrefix(shard.prefixes, page.names);
-    const dense = shard.prefixes.filter((p) => (counts.get(p) ?? 0) > 0).length;
-    const groups = groupPrefixes(shard.prefixes, counts, Math.max(2, dense + 1));
+    const groups = groupPrefixes(shard.prefixes, countByPrefix(shard.prefixes, page.names), pageSize, SPREAD);
     return { kind: 'split', shards: groups.map((prefixes) => ({ prefixes })), exact: [] };
   }
   const p = shard.prefixes[0]!;
   // a filter value is `<path>/<prefix>` and at most 1,024 characters: past that, page through
   if (opts.path.length + 1 + p.length + 1 > MAX_FILTER_VALUE_LENGTH) return follow;
   const children = nextChars(p, opts.recursive).map((c) => p + c);
-  const counts = countByPrefix(children, page.names);
-  const dense = children.filter((c) => (counts.get(c) ?? 0) > 0).length;
-  const groups = groupPrefixes(children, counts, Math.max(2, dense + 1));
+  const groups = groupPrefixes(children, countByPrefix(children, page.names), pageSize);
   return {
     kind: 'split',
     shards: groups.map((prefixes) => ({ prefixes })),

@@ -154,6 +154,11 @@ export class FaultProxy {
   private ruleUses = new Map<FaultRule, number>();
   private stats: ProxyStats = { calls: {}, faults: {}, total: 0 };
   private recorded: RecordedRequest[] = [];
+  /** AWS emulation: moto pages fetched to look ahead, kept for the request that asks for them next. */
+  private lookahead = new Map<
+    string,
+    { at: number; params: unknown[]; next?: string; raw: { headers: Record<string, unknown> } }
+  >();
   private tokens = 0;
   private lastRefill = Date.now();
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
@@ -192,6 +197,7 @@ export class FaultProxy {
   configure(config: FaultConfig): void {
     this.config = structuredClone(config);
     this.ruleUses.clear();
+    this.lookahead.clear();
     this.tokens = config.rps ?? 0;
     this.lastRefill = Date.now();
   }
@@ -422,13 +428,29 @@ export class FaultProxy {
       skip = Number(m[1]);
       motoToken = m[2] === '' ? undefined : m[2];
     }
-    const ask = async (token: string | undefined) => {
-      const { NextToken: _t, MaxResults: _m, ...rest } = input;
+    const { NextToken: _t, MaxResults: _m, ...rest } = input;
+    const query = `${req.headers['x-amz-target']}|${JSON.stringify(rest)}`;
+    const ask = async (token: string | undefined, peek = false) => {
+      // a page fetched to look ahead is served once from memory, so moto pages each page once
+      // (kept one second at most: a listing abandoned half-way must not answer a later one)
+      const kept = this.lookahead.get(`${query}|${token ?? ''}`);
+      if (kept) this.lookahead.delete(`${query}|${token ?? ''}`);
+      if (kept && performance.now() - kept.at < 1000) return kept;
       const b = Buffer.from(JSON.stringify({ ...rest, ...(token ? { NextToken: token } : {}) }));
       const out = await this.exchange(req, b);
       if (out.status !== 200) return { error: out };
       const parsed = JSON.parse(out.body.toString('utf8')) as { Parameters?: unknown[]; NextToken?: string };
-      return { params: parsed.Parameters ?? [], next: parsed.NextToken || undefined, raw: out };
+      const page = {
+        at: performance.now(),
+        params: parsed.Parameters ?? [],
+        next: parsed.NextToken || undefined,
+        raw: out,
+      };
+      if (peek) {
+        if (this.lookahead.size > 10_000) this.lookahead.clear();
+        this.lookahead.set(`${query}|${token ?? ''}`, page);
+      }
+      return page;
     };
     const merged: unknown[] = [];
     let next: string | undefined;
@@ -459,8 +481,11 @@ export class FaultProxy {
       if (!after) break;
       if (merged.length >= want) {
         // AWS gives a NextToken only when more follows: look at the next moto page first
-        const peek = await ask(after);
-        if ('params' in peek && peek.params && peek.params.length === 0 && !peek.next) break;
+        const peek = await ask(after, true);
+        if ('params' in peek && peek.params && peek.params.length === 0 && !peek.next) {
+          this.lookahead.delete(`${query}|${after}`);
+          break;
+        }
         next = `awsemu:0:${after}`;
         break;
       }

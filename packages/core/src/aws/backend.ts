@@ -290,6 +290,12 @@ export class AwsBackend implements Backend {
     return this.opts.discovery ?? 'sharded';
   }
 
+  /** @internal DescribeParameters' bucket: its own, unless `rateLimits.ssm` is set alone (then it caps every SSM read). */
+  get describeBucket(): string {
+    const r = this.opts.rateLimits;
+    return r?.ssm !== undefined && r['ssm-describe'] === undefined ? 'ssm' : 'ssm-describe';
+  }
+
   get replicaRegions(): string[] {
     return this.opts.replicaRegions ?? [];
   }

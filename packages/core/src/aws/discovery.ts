@@ -15,8 +15,10 @@
  *
  * DescribeParameters is not in the 40 requests/s quota shared by GetParameter, GetParameters and
  * GetParametersByPath (AWS Systems Manager quotas; its own limit is not published), so its calls
- * take their own rate-limit bucket, `ssm-describe`; throttling from a burst of shards makes the
- * adaptive limiter slow that bucket down, and the calls are retried like any other.
+ * take their own rate-limit bucket, `ssm-describe` (40/s by default) — unless the caller set
+ * `rateLimits.ssm` and not `ssm-describe`: then that limit caps every SSM read, DescribeParameters
+ * included. Throttling from a burst of shards makes the adaptive limiter slow the bucket down, and
+ * the calls are retried like any other.
  *
  * When DescribeParameters is refused (AccessDenied: a policy that grants only GetParameter* on the
  * path, or a path DescribeParameters will not filter on), or its first page of the level is smaller
@@ -303,7 +305,7 @@ export function awsDiscoveryIo(b: AwsBackend): DiscoveryIo {
           });
           return out;
         },
-        { bucket: DESCRIBE_BUCKET },
+        { bucket: b.describeBucket ?? DESCRIBE_BUCKET },
       );
       const next = checkNextToken(res, new Set(token ? [token] : []), 'ssm:DescribeParameters', path);
       return { names: (res.Parameters ?? []).map((p) => p.Name!), ...(next ? { nextToken: next } : {}) };

@@ -165,7 +165,8 @@ async function main(): Promise<void> {
     const moto = env.aws!.endpoint;
     await seed(moto, [...treeParams(), ...prodParams()]);
     const proxy = await startFaultProxy(moto);
-    proxy.configure({ latencyMs: 20 });
+    // AWS-sized pages (the proxy's AWS emulation): the discovering app lists as it would on AWS
+    proxy.configure({ latencyMs: 20, awsPages: true });
     const samples = new Map<string, Sample[]>();
     for (let rep = -1; rep < REPS; rep++) {
       for (const app of APPS) {
@@ -201,7 +202,7 @@ async function main(): Promise<void> {
     const m = machine(`${motoVenv()}/bin/python`, MOTO_VERSION);
     const body = [
       '<!-- startup:start (written by bench/startup.ts) -->',
-      `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${m.nproc} CPUs (${m.cpu}), Node ${m.node}, moto ${m.moto}, \`@aws-lambda-powertools/parameters\` 2.35.0. Each row is a whole \`node app.mjs\` process (\`bench/startup-apps/\`, the built packages, no tsx), configured only by AWS_REGION, AWS_ENDPOINT_URL (the fault proxy, 20 ms a call) and credentials in the environment; the time is from \`spawn\` to the app's "config ready" line. The 200-key tree of the core benchmark (40 SecureStrings; 120 prod keys beside it); a zod schema of the 200 keys in both apps. Median of ${REPS}, apps interleaved, after one discarded warm-up round. 1-minute load average ${LOAD_AT_START.toFixed(1)} at the start and ${loadavg()[0]!.toFixed(1)} at the end (the machine is shared with other sessions: wall times are inflated and noisy). Whole run ${ms(performance.now() - started)}. Produced by \`bench/startup.ts\`; no timing assertions.`,
+      `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${m.nproc} CPUs (${m.cpu}), Node ${m.node}, moto ${m.moto}, \`@aws-lambda-powertools/parameters\` 2.35.0. Each row is a whole \`node app.mjs\` process (\`bench/startup-apps/\`, the built packages, no tsx), configured only by AWS_REGION, AWS_ENDPOINT_URL (the fault proxy, 20 ms a call, AWS-sized pages: `awsPages`) and credentials in the environment; the time is from \`spawn\` to the app's "config ready" line. The 200-key tree of the core benchmark (40 SecureStrings; 120 prod keys beside it); a zod schema of the 200 keys in both apps. Median of ${REPS}, apps interleaved, after one discarded warm-up round. 1-minute load average ${LOAD_AT_START.toFixed(1)} at the start and ${loadavg()[0]!.toFixed(1)} at the end (the machine is shared with other sessions: wall times are inflated and noisy). Whole run ${ms(performance.now() - started)}. Produced by \`bench/startup.ts\`; no timing assertions.`,
       '',
       table(
         [

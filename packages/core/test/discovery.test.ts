@@ -38,6 +38,7 @@ class Store implements DiscoveryIo {
       /** AWS "internal limit": every filtered page is cut to this many names (with a NextToken). */
       internalLimit?: number;
       refuseDescribe?: boolean;
+      refuseGet?: boolean;
     } = {},
   ) {}
   private under(path: string, recursive: boolean): string[] {
@@ -83,6 +84,7 @@ class Store implements DiscoveryIo {
   async getByName(names: string[]) {
     this.calls.get++;
     expect(names.length).toBeLessThanOrEqual(10);
+    if (this.opts.refuseGet) throw new StrataError('ACCESS_DENIED', 'ssm:GetParameters: AccessDenied');
     return names.filter((n) => this.names.includes(n)).map((n) => this.read(n));
   }
   /** What a by-path read returns (the reference result). */
@@ -121,7 +123,7 @@ describe('shard plan (pure)', () => {
       {
         recursive: true,
         path: '/p',
-      pageSize: 10,
+        pageSize: 10,
       },
     );
     expect(step).toMatchObject({ kind: 'split', exact: [] });
@@ -307,6 +309,16 @@ describe('discoverLevel over an in-memory store', () => {
     const before = s.calls.describe;
     await discoverLevel(s, '/app/dev', { recursive: true });
     expect(s.calls.describe).toBe(before);
+  });
+
+  it('GetParameters refused while listing is allowed: read by path, the result unchanged', async () => {
+    const s = new Store(big(200), { refuseGet: true });
+    const rep = report();
+    const got = await discoverLevel(s, '/app/dev', { recursive: true }, {}, rep);
+    expect(got.map((r) => r.name)).toEqual(s.expected('/app/dev', true));
+    expect([...s.reads.values()].every((n) => n === 1)).toBe(true);
+    expect(rep.mode).toBe('by-path');
+    expect(s.describeUnavailable).toBe(true);
   });
 
   it('a first page that is not full but has a NextToken is paged by path (no guess from a partial page)', async () => {

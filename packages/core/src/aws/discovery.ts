@@ -21,7 +21,8 @@
  * the calls are retried like any other.
  *
  * When DescribeParameters is refused (AccessDenied: a policy that grants only GetParameter* on the
- * path, or a path DescribeParameters will not filter on), or its first page of the level is smaller
+ * path, or a path DescribeParameters will not filter on), or GetParameters is (a policy that grants
+ * listing but not reading by name; then only by-path records are kept), or its first page of the level is smaller
  * than asked while more follows (then listing costs as many calls as reading by path, and the reads
  * come on top), the level is read by path from the first page's NextToken, and the backend
  * remembers not to try again. No name has been read by name at that point (reads start only after
@@ -163,11 +164,19 @@ export async function discoverLevel(
     for (const batch of plan.take(final)) {
       rep.getCalls++;
       track(
-        io.getByName(batch).then((records) => {
-          const got = new Set(records.map((r) => r.name));
-          rep.candidatesMissing += batch.filter((n) => !got.has(n) && plan.isSpeculative(n)).length;
-          read.push(records);
-        }),
+        io.getByName(batch).then(
+          (records) => {
+            const got = new Set(records.map((r) => r.name));
+            rep.candidatesMissing += batch.filter((n) => !got.has(n) && plan.isSpeculative(n)).length;
+            read.push(records);
+          },
+          (e: unknown) => {
+            // a policy that lets the level be listed but not read by name (GetParametersByPath
+            // and DescribeParameters granted, GetParameters not): read it by path instead
+            if (isStrataError(e) && e.code === 'ACCESS_DENIED') refused = true;
+            else throw e;
+          },
+        ),
       );
     }
   };

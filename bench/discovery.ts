@@ -212,6 +212,8 @@ const CONTENDERS: Contender[] = [strata('sharded'), strata('paged'), powertools(
 interface Sample {
   wall: number;
   span: number;
+  /** Longest chain of calls one after another (the proxy's `longestChain()`). */
+  chain: number;
   calls: Record<string, number>;
   correct: number;
   extra: number;
@@ -233,6 +235,7 @@ async function once(proxy: FaultProxy, c: Contender, tree: Tree, awsPages: boole
     return {
       wall,
       span: (counts.lastResponseAt ?? 0) - (counts.firstRequestAt ?? 0),
+      chain: proxy.longestChain(),
       calls: counts.calls,
       correct,
       extra,
@@ -243,6 +246,7 @@ async function once(proxy: FaultProxy, c: Contender, tree: Tree, awsPages: boole
     return {
       wall: performance.now() - t0,
       span: Number.NaN,
+      chain: Number.NaN,
       calls: counts.calls,
       correct: 0,
       extra: 0,
@@ -322,6 +326,7 @@ async function main(): Promise<void> {
             c.label,
             `${ms(med(ss, (s) => s.wall))} (${Math.round(Math.min(...ss.map((s) => s.wall)))}–${Math.round(Math.max(...ss.map((s) => s.wall)))})`,
             ms(med(ss, (s) => s.span)),
+            med(ss, (s) => s.chain),
             `${calls} (${opsText(last.calls)})`,
             ratio(calls / t.lowerBound),
             `${last.correct}/${t.expected.size}${last.extra ? ` (+${last.extra} keys not in the tree)` : ''}`,
@@ -335,6 +340,7 @@ async function main(): Promise<void> {
               'contender',
               'wall, median (min–max)',
               'AWS-phase span, median',
+              'calls one after another, median',
               'calls (last run)',
               'calls / lower bound',
               'correct keys',
@@ -357,6 +363,13 @@ async function main(): Promise<void> {
         `≥ ${target}×`,
         ratio(r),
         r >= target ? 'met' : '**missed**',
+      ]);
+      const c = med(pt, (s) => s.chain) / med(sh, (s) => s.chain);
+      goals.push([
+        `tree (b), ${pg.label}: careful Powertools / Strata sharded, calls one after another (diagnostic)`,
+        '–',
+        ratio(c),
+        '',
       ]);
       const calls = total(sh.at(-1)!.calls) / 48;
       goals.push([
@@ -390,7 +403,7 @@ async function main(): Promise<void> {
       '',
       "**Two pagings, both reported.** *moto's own paging*: moto 5.2.5 pages DescribeParameters at 10 whatever `MaxResults` says and gives a NextToken on every full page (also GetParametersByPath's, hence a trailing empty page on a level whose size is a multiple of 10). *AWS-sized pages*: the fault proxy's `awsPages` mode (AWS emulation, `test/env/fault-proxy.ts`) merges moto's pages into one response of up to `MaxResults` (DescribeParameters ≤ 50, GetParametersByPath ≤ 10) and leaves out a NextToken that leads only to an empty page; the client sees one call with 20 ms added once, the extra moto requests happen inside it (moto re-filters the whole region on each, so an emulated DescribeParameters page costs up to 6 moto requests of time).",
       '',
-      "**AWS-phase span**: from the first request the proxy received to the last response it sent, in each run; **wall**: the whole load as the caller sees it, client construction included. **Lower bound** on calls: every value arrives at most 10 a call (GetParameters or GetParametersByPath), so tree (a) needs 2 + 6 + 12 = 20 and tree (b) 4 + 4 + 40 = 48; listing calls (DescribeParameters) come on top. Calls are from the last repetition (they vary by a call or two with shard timing). **Leaked**: distinct parameters of a sibling environment among what the contender received; Strata's rows count what reached the result (its no-leak rule reads no sibling).",
+      "**AWS-phase span**: from the first request the proxy received to the last response it sent, in each run; **calls one after another**: the longest chain of calls each of which reached the proxy after the previous one was answered (`longestChain()`): the sequential round trips, which is what the span would be made of on AWS, where requests are served in parallel (calls that waited for Strata's rate limiter or for a busy moto lengthen it, so for Strata it is an upper bound); **wall**: the whole load as the caller sees it, client construction included. **Lower bound** on calls: every value arrives at most 10 a call (GetParameters or GetParametersByPath), so tree (a) needs 2 + 6 + 12 = 20 and tree (b) 4 + 4 + 40 = 48; listing calls (DescribeParameters) come on top. Calls are from the last repetition (they vary by a call or two with shard timing). **Leaked**: distinct parameters of a sibling environment among what the contender received; Strata's rows count what reached the result (its no-leak rule reads no sibling).",
       '',
       ...sections.flatMap((s) => [s, '']),
       '#### Goals (issue 13)',

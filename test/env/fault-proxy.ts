@@ -154,6 +154,8 @@ export class FaultProxy {
   private ruleUses = new Map<FaultRule, number>();
   private stats: ProxyStats = { calls: {}, faults: {}, total: 0 };
   private recorded: RecordedRequest[] = [];
+  /** When each answered request arrived and was answered (since the last reset). */
+  private intervals: Array<[number, number]> = [];
   /** AWS emulation: moto pages fetched to look ahead, kept for the request that asks for them next. */
   private lookahead = new Map<
     string,
@@ -217,6 +219,24 @@ export class FaultProxy {
   resetCounts(): void {
     this.stats = { calls: {}, faults: {}, total: 0 };
     this.recorded = [];
+    this.intervals = [];
+  }
+
+  /**
+   * The longest chain of answered requests one after another (each arriving after the previous
+   * one's answer was sent), since the last reset: the sequential round trips a load made. Calls
+   * that could have overlapped but did not (a client-side rate limit, a busy server) lengthen it,
+   * so it bounds the dependent chain from above.
+   */
+  longestChain(): number {
+    const byEnd = [...this.intervals].sort((a, b) => a[1] - b[1]);
+    const chain: number[] = [];
+    for (let i = 0; i < byEnd.length; i++) {
+      let best = 0;
+      for (let j = 0; j < i; j++) if (byEnd[j]![1] <= byEnd[i]![0]) best = Math.max(best, chain[j]!);
+      chain.push(best + 1);
+    }
+    return Math.max(0, ...chain);
   }
 
   /** The requests kept since the last reset (configure with `record: true`). */
@@ -289,9 +309,11 @@ export class FaultProxy {
     if ((req.url ?? '').startsWith('/__fault/')) return this.control(req, res, body);
 
     const op = operationOf(req, body);
-    this.stats.firstRequestAt ??= performance.now();
+    const startedAt = performance.now();
+    this.stats.firstRequestAt ??= startedAt;
     res.once('finish', () => {
       this.stats.lastResponseAt = performance.now();
+      this.intervals.push([startedAt, this.stats.lastResponseAt]);
     });
     this.stats.total++;
     this.stats.calls[op] = (this.stats.calls[op] ?? 0) + 1;

@@ -117,16 +117,17 @@ describe('shard plan (pure)', () => {
     expect(firstCharShards(dense)).toEqual(
       expect.arrayContaining([{ prefixes: ['d'] }, { prefixes: ['a'] }]),
     );
-    const step = nextStep(
-      { prefixes: [] },
-      { names: Array.from({ length: 10 }, (_, i) => `k${i}`), nextToken: 't' },
-      {
-        recursive: true,
-        path: '/p',
-        pageSize: 10,
-      },
-    );
-    expect(step).toMatchObject({ kind: 'split', exact: [] });
+    // the whole-level listing is followed once, then split when its second page is full too
+    const ten = { names: Array.from({ length: 10 }, (_, i) => `k${i}`), nextToken: 't' };
+    const o = { recursive: true, path: '/p', pageSize: 10 };
+    expect(nextStep({ prefixes: [] }, ten, o)).toMatchObject({
+      kind: 'follow',
+      shard: { prefixes: [], pages: 1 },
+    });
+    expect(nextStep({ prefixes: [], token: 't0', pages: 1 }, ten, o)).toMatchObject({
+      kind: 'split',
+      exact: [],
+    });
   });
 
   it('relativeName reads what GetParametersByPath would, and nothing of a sibling or a deeper level', () => {
@@ -162,7 +163,7 @@ describe('shard plan (pure)', () => {
     expect(nextStep({ prefixes: ['a', 'b'] }, { names: ['a1', 'b2'] }, opts)).toEqual({ kind: 'done' });
     expect(nextStep({ prefixes: ['a'] }, { names: ['a1'], nextToken: 't' }, opts)).toEqual({
       kind: 'follow',
-      shard: { prefixes: ['a'], token: 't' },
+      shard: { prefixes: ['a'], token: 't', pages: 1 },
     });
     const split = nextStep(
       { prefixes: ['a', 'b', 'c'] },

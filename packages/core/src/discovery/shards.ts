@@ -9,8 +9,10 @@
  * the level is read) plus a `Name` `BeginsWith` filter over a set of name prefixes (at most 50
  * values a filter). The shards partition the names:
  *
- * - Prefixes are relative to `<path>/` and the first shards cover every character a name may start
- *   with (`NAME_CHARS`), so every name under the level matches exactly one shard.
+ * - The first listing is the whole level (no Name filter): a level of up to 50 names costs one
+ *   call; a full page is followed once (WHOLE_PAGES), and when the second page is full too, the
+ *   level is split into shards by first character (`NAME_CHARS`), so every name under the level
+ *   matches exactly one shard. Prefixes are relative to `<path>/`.
  * - A shard whose page comes back full (as many names as asked for) and with a NextToken is
  *   refined: a set of prefixes is split into smaller sets; a single prefix `p` is replaced by
  *   `p` + each character that may follow it, and the name `p` itself (which no longer matches any
@@ -41,6 +43,11 @@ export const GET_BATCH = 10;
 export const MAX_SPLIT = 8;
 /** Over how many shards the unseen lower-case first characters of a full listing are spread. */
 export const SPREAD = 4;
+/**
+ * Full pages of the whole-level listing followed before it is split: a level of up to this many
+ * pages is listed without re-listing anything; a larger one is split after them.
+ */
+export const WHOLE_PAGES = 2;
 
 /** One listing: the names of the level that begin with one of `prefixes` (no prefixes: every name of the level). */
 export interface Shard {
@@ -48,6 +55,8 @@ export interface Shard {
   prefixes: string[];
   /** Continue this listing from a previous page. */
   token?: string;
+  /** Pages of this listing already read (0 for a new one). */
+  pages?: number;
 }
 
 /** One DescribeParameters page of a shard, names relative to `<path>/`. */
@@ -178,11 +187,17 @@ export function firstCharShards(seen: string[], pageSize = DESCRIBE_PAGE_MAX): S
 export function nextStep(shard: Shard, page: ShardPage, opts: ShardOptions): ShardStep {
   if (!page.nextToken) return { kind: 'done' };
   const pageSize = opts.pageSize ?? DESCRIBE_PAGE_MAX;
-  const follow: ShardStep = { kind: 'follow', shard: { prefixes: shard.prefixes, token: page.nextToken } };
+  const follow: ShardStep = {
+    kind: 'follow',
+    shard: { prefixes: shard.prefixes, token: page.nextToken, pages: (shard.pages ?? 0) + 1 },
+  };
   const returned = page.returned ?? page.names.length;
   if (returned < pageSize) return follow;
-  if (shard.prefixes.length === 0)
+  if (shard.prefixes.length === 0) {
+    // a level of a page or two is cheapest paged through; only a larger one is split
+    if ((shard.pages ?? 0) + 1 < WHOLE_PAGES) return follow;
     return { kind: 'split', shards: firstCharShards(page.names, pageSize), exact: [] };
+  }
   if (shard.prefixes.length > 1) {
     const groups = groupPrefixes(shard.prefixes, countByPrefix(shard.prefixes, page.names), pageSize, SPREAD);
     return { kind: 'split', shards: groups.map((prefixes) => ({ prefixes })), exact: [] };

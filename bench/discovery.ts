@@ -25,7 +25,13 @@ import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
-import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import {
+  DescribeParametersCommand,
+  GetParametersByPathCommand,
+  GetParametersCommand,
+  PutParameterCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
 import { Resolver } from '@strata/core';
 import { type FaultProxy, startFaultProxy } from '../test/env/fault-proxy.js';
 import { type EnvState, startEnv, stopEnv } from '../test/env/index.js';
@@ -289,6 +295,49 @@ async function main(): Promise<void> {
         lowerBound: 4 + 4 + 40,
       },
     ];
+    // moto's own service time per call, straight to moto (no proxy), one call at a time
+    const direct = new SSMClient({ endpoint: moto, region: B_REGION, credentials: CREDENTIALS });
+    const serviceMs = async (send: () => Promise<unknown>) => {
+      const ts: number[] = [];
+      for (let i = 0; i < 11; i++) {
+        const t = performance.now();
+        await send();
+        if (i > 0) ts.push(performance.now() - t);
+      }
+      return median(ts);
+    };
+    const motoMs = {
+      describe: await serviceMs(() =>
+        direct.send(
+          new DescribeParametersCommand({
+            ParameterFilters: [{ Key: 'Path', Option: 'Recursive', Values: ['/big/app/dev'] }],
+            MaxResults: 50,
+          }),
+        ),
+      ),
+      byPath: await serviceMs(() =>
+        direct.send(
+          new GetParametersByPathCommand({
+            Path: '/big/app/dev',
+            Recursive: true,
+            WithDecryption: true,
+            MaxResults: 10,
+          }),
+        ),
+      ),
+      get: await serviceMs(() =>
+        direct.send(
+          new GetParametersCommand({
+            Names: b.params.slice(0, 10).map((x) => x.name),
+            WithDecryption: true,
+          }),
+        ),
+      ),
+    };
+    direct.destroy();
+    log(
+      `moto service: DescribeParameters ${motoMs.describe.toFixed(1)} ms, GetParametersByPath ${motoMs.byPath.toFixed(1)} ms, GetParameters ${motoMs.get.toFixed(1)} ms`,
+    );
     const proxy = await startFaultProxy(moto);
     const pagings = [
       { awsPages: false, label: "moto's own paging" },
@@ -402,6 +451,8 @@ async function main(): Promise<void> {
       `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${m.nproc} CPUs (${m.cpu}), ${m.memGiB} GiB, Node ${m.node}, moto ${m.moto} (one server process), \`@aws-lambda-powertools/parameters\` 2.35.0. The fault proxy runs in the benchmark's process and adds 20 ms to every call. 1-minute load average ${LOAD_AT_START.toFixed(1)} at the start and ${loadavg()[0]!.toFixed(1)} at the end (the machine is shared: other sessions' builds and tests ran alongside, so wall times are inflated and noisy; call counts are exact). Median of ${REPS} repetitions, every contender, tree and paging interleaved in each round, after one discarded warm-up round; fresh resolvers, providers and SDK clients every run. Whole run ${ms(performance.now() - started)}. Produced by \`bench/discovery.ts\`; no timing assertions.`,
       '',
       "**Two pagings, both reported.** *moto's own paging*: moto 5.2.5 pages DescribeParameters at 10 whatever `MaxResults` says and gives a NextToken on every full page (also GetParametersByPath's, hence a trailing empty page on a level whose size is a multiple of 10). *AWS-sized pages*: the fault proxy's `awsPages` mode (AWS emulation, `test/env/fault-proxy.ts`) merges moto's pages into one response of up to `MaxResults` (DescribeParameters ≤ 50, GetParametersByPath ≤ 10) and leaves out a NextToken that leads only to an empty page; the client sees one call with 20 ms added once, the extra moto requests happen inside it (moto re-filters the whole region on each, so an emulated DescribeParameters page costs up to 6 moto requests of time).",
+      '',
+      `**moto's own time per call** (straight to moto, one at a time, median of 10, tree (b)'s region of 780 parameters, at the start of the run): DescribeParameters page (10 names) ${motoMs.describe.toFixed(1)} ms, GetParametersByPath page (10 values) ${motoMs.byPath.toFixed(1)} ms, GetParameters (10 names) ${motoMs.get.toFixed(1)} ms. moto serves one request at a time, so a load's calls cost at least the sum of these whatever runs concurrently; an AWS-sized DescribeParameters page is up to five moto pages.`,
       '',
       "**AWS-phase span**: from the first request the proxy received to the last response it sent, in each run; **calls one after another**: the longest chain of calls each of which reached the proxy after the previous one was answered (`longestChain()`): the sequential round trips, which is what the span would be made of on AWS, where requests are served in parallel (calls that waited for Strata's rate limiter or for a busy moto lengthen it, so for Strata it is an upper bound); **wall**: the whole load as the caller sees it, client construction included. **Lower bound** on calls: every value arrives at most 10 a call (GetParameters or GetParametersByPath), so tree (a) needs 2 + 6 + 12 = 20 and tree (b) 4 + 4 + 40 = 48; listing calls (DescribeParameters) come on top. Calls are from the last repetition (they vary by a call or two with shard timing). **Leaked**: distinct parameters of a sibling environment among what the contender received; Strata's rows count what reached the result (its no-leak rule reads no sibling).",
       '',

@@ -445,6 +445,19 @@ async function main(): Promise<void> {
       ]);
     }
 
+    // Where the time goes, from this run's figures (text only; the tables above are the data)
+    const interpretation = () => {
+      const sh = get('b', true, 'strata-sharded');
+      const pt = get('b', true, 'pt-careful');
+      const names = 400 + 40 + 40;
+      return [
+        '**Reading the figures.** ',
+        `On AWS-sized pages Strata's sharded discovery needs ${med(sh, (s) => s.chain)} calls one after another for tree (b) where careful Powertools needs ${med(pt, (s) => s.chain)} (the leaf's chain of 10-name GetParametersByPath pages), `,
+        `with ${total(sh.at(-1)!.calls)} calls against ${total(pt.at(-1)!.calls)}. On AWS, which serves concurrent requests in parallel, the span is about the sequential round trips (plus Strata's rate limiter, which holds SSM reads to 40 a second after a burst of 40). `,
+        `Here moto answers one request at a time and spends ${motoMs.describe.toFixed(1)} ms of its own on each 10-name DescribeParameters page (it reads every parameter of the region, with its tags, on each): listing the ${names} names of tree (b) once costs about ${Math.round((names / 10) * motoMs.describe)} ms of moto time before any value is read, and shards re-list part of it; that serial server time, not the round trips, bounds the span measured here. `,
+        "On moto's own paging, DescribeParameters pages hold 10 names, so discovery falls back to by-path pages after one DescribeParameters call per large level: the same chain as by-path, three calls more.",
+      ].join('');
+    };
     const m = machine(`${motoVenv()}/bin/python`, MOTO_VERSION);
     const body = [
       '<!-- discovery:start (written by bench/discovery.ts) -->',
@@ -460,6 +473,8 @@ async function main(): Promise<void> {
       '#### Goals (issue 13)',
       '',
       table(['ratio', 'target', 'measured', ''], goals),
+      '',
+      interpretation(),
       '',
       '<!-- discovery:end -->',
     ].join('\n');

@@ -9,6 +9,15 @@
  *
  * Configure in-process (`proxy.configure(...)`) or over HTTP from another process:
  * `PUT /__fault/config` (JSON FaultConfig), `GET /__fault/counts`, `POST /__fault/reset`.
+ *
+ * AWS emulation (`awsPages: true`): moto 5.2.5 pages DescribeParameters at 10 whatever
+ * `MaxResults` says (AWS: up to 50), and gives a NextToken whenever a page is full even when
+ * nothing follows (AWS: only when more follows). With `awsPages` the proxy answers
+ * DescribeParameters and GetParametersByPath as AWS pages them: it asks moto for as many of its
+ * pages as one AWS page holds (DescribeParameters: `MaxResults`, default and at most 50;
+ * GetParametersByPath: `MaxResults`, at most 10), merges them into one response, and leaves out a
+ * NextToken that leads only to an empty page. The client sees one call (counted once, the
+ * latency added once); the extra moto requests are the emulation's cost, inside that call.
  */
 import {
   Agent,
@@ -19,6 +28,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
@@ -72,6 +82,11 @@ export interface FaultConfig {
   record?: boolean;
   /** Requests per second allowed through (token bucket, burst = one second); over it: ThrottlingException. */
   rps?: number;
+  /**
+   * AWS emulation: page DescribeParameters (up to 50) and GetParametersByPath (up to 10) as AWS
+   * does, merging moto's 10-name pages, with no NextToken before an empty last page (see above).
+   */
+  awsPages?: boolean;
   rules?: FaultRule[];
 }
 
@@ -91,6 +106,12 @@ export interface ProxyStats {
   /** Faults injected, per kind. */
   faults: Record<string, number>;
   total: number;
+  /**
+   * The AWS phase as the proxy saw it since the last reset: when the first request arrived and the
+   * last response was sent (`performance.now()` of the proxy's process, ms); undefined before any.
+   */
+  firstRequestAt?: number;
+  lastResponseAt?: number;
 }
 
 const SERVICE_BY_TARGET_PREFIX: Record<string, string> = {
@@ -133,6 +154,13 @@ export class FaultProxy {
   private ruleUses = new Map<FaultRule, number>();
   private stats: ProxyStats = { calls: {}, faults: {}, total: 0 };
   private recorded: RecordedRequest[] = [];
+  /** When each answered request arrived and was answered (since the last reset). */
+  private intervals: Array<[number, number]> = [];
+  /** AWS emulation: moto pages fetched to look ahead, kept for the request that asks for them next. */
+  private lookahead = new Map<
+    string,
+    { at: number; params: unknown[]; next?: string; raw: { headers: Record<string, unknown> } }
+  >();
   private tokens = 0;
   private lastRefill = Date.now();
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
@@ -171,6 +199,7 @@ export class FaultProxy {
   configure(config: FaultConfig): void {
     this.config = structuredClone(config);
     this.ruleUses.clear();
+    this.lookahead.clear();
     this.tokens = config.rps ?? 0;
     this.lastRefill = Date.now();
   }
@@ -190,6 +219,24 @@ export class FaultProxy {
   resetCounts(): void {
     this.stats = { calls: {}, faults: {}, total: 0 };
     this.recorded = [];
+    this.intervals = [];
+  }
+
+  /**
+   * The longest chain of answered requests one after another (each arriving after the previous
+   * one's answer was sent), since the last reset: the sequential round trips a load made. Calls
+   * that could have overlapped but did not (a client-side rate limit, a busy server) lengthen it,
+   * so it bounds the dependent chain from above.
+   */
+  longestChain(): number {
+    const byEnd = [...this.intervals].sort((a, b) => a[1] - b[1]);
+    const chain: number[] = [];
+    for (let i = 0; i < byEnd.length; i++) {
+      let best = 0;
+      for (let j = 0; j < i; j++) if (byEnd[j]![1] <= byEnd[i]![0]) best = Math.max(best, chain[j]!);
+      chain.push(best + 1);
+    }
+    return Math.max(0, ...chain);
   }
 
   /** The requests kept since the last reset (configure with `record: true`). */
@@ -262,6 +309,12 @@ export class FaultProxy {
     if ((req.url ?? '').startsWith('/__fault/')) return this.control(req, res, body);
 
     const op = operationOf(req, body);
+    const startedAt = performance.now();
+    this.stats.firstRequestAt ??= startedAt;
+    res.once('finish', () => {
+      this.stats.lastResponseAt = performance.now();
+      this.intervals.push([startedAt, this.stats.lastResponseAt]);
+    });
     this.stats.total++;
     this.stats.calls[op] = (this.stats.calls[op] ?? 0) + 1;
     const scope = /Credential=[^/]+\/\d{8}\/([a-z0-9-]+)\//.exec(String(req.headers.authorization ?? ''));
@@ -332,7 +385,141 @@ export class FaultProxy {
         }
       }
     }
+    if (this.config.awsPages && (op === 'ssm:DescribeParameters' || op === 'ssm:GetParametersByPath')) {
+      return this.awsPage(req, res, body, op === 'ssm:DescribeParameters' ? 50 : 10);
+    }
     await this.forward(req, res, body);
+  }
+
+  /** One request to the target with `body`, answered in full (for the AWS emulation). */
+  private exchange(
+    req: IncomingMessage,
+    body: Buffer,
+  ): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
+    const target = new URL(this.target);
+    return new Promise((resolve, reject) => {
+      const headers = { ...req.headers, host: target.host, 'content-length': String(body.length) };
+      const up = request(
+        {
+          protocol: target.protocol,
+          hostname: target.hostname,
+          port: target.port,
+          method: req.method,
+          path: req.url,
+          headers,
+          agent: this.agent,
+        },
+        (upRes) => {
+          const chunks: Buffer[] = [];
+          upRes.on('data', (c: Buffer) => chunks.push(c));
+          upRes.on('end', () =>
+            resolve({ status: upRes.statusCode ?? 502, headers: upRes.headers, body: Buffer.concat(chunks) }),
+          );
+          upRes.on('error', reject);
+        },
+      );
+      up.on('error', reject);
+      up.end(body);
+    });
+  }
+
+  /**
+   * AWS emulation of one DescribeParameters / GetParametersByPath page: moto's pages (10 names)
+   * merged up to `MaxResults` (at most `limit`), and no NextToken when only an empty page follows.
+   * The token given to the client is moto's token plus how many of that moto page were already
+   * handed out (`awsemu:<skip>:<motoToken>`), so a page can end inside a moto page.
+   */
+  private async awsPage(
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Buffer,
+    limit: number,
+  ): Promise<void> {
+    let input: Record<string, unknown>;
+    try {
+      input = JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>;
+    } catch {
+      return this.forward(req, res, body);
+    }
+    const want = Math.min(limit, typeof input.MaxResults === 'number' ? input.MaxResults : limit);
+    let skip = 0;
+    let motoToken: string | undefined;
+    if (typeof input.NextToken === 'string') {
+      const m = /^awsemu:(\d+):(.*)$/s.exec(input.NextToken);
+      if (!m) return this.forward(req, res, body);
+      skip = Number(m[1]);
+      motoToken = m[2] === '' ? undefined : m[2];
+    }
+    const { NextToken: _t, MaxResults: _m, ...rest } = input;
+    const query = `${req.headers['x-amz-target']}|${JSON.stringify(rest)}`;
+    const ask = async (token: string | undefined, peek = false) => {
+      // a page fetched to look ahead is served once from memory, so moto pages each page once
+      // (kept one second at most: a listing abandoned half-way must not answer a later one)
+      const kept = this.lookahead.get(`${query}|${token ?? ''}`);
+      if (kept) this.lookahead.delete(`${query}|${token ?? ''}`);
+      if (kept && performance.now() - kept.at < 1000) return kept;
+      const b = Buffer.from(JSON.stringify({ ...rest, ...(token ? { NextToken: token } : {}) }));
+      const out = await this.exchange(req, b);
+      if (out.status !== 200) return { error: out };
+      const parsed = JSON.parse(out.body.toString('utf8')) as { Parameters?: unknown[]; NextToken?: string };
+      const page = {
+        at: performance.now(),
+        params: parsed.Parameters ?? [],
+        next: parsed.NextToken || undefined,
+        raw: out,
+      };
+      if (peek) {
+        if (this.lookahead.size > 10_000) this.lookahead.clear();
+        this.lookahead.set(`${query}|${token ?? ''}`, page);
+      }
+      return page;
+    };
+    const merged: unknown[] = [];
+    let next: string | undefined;
+    let current = motoToken;
+    let lastHeaders: Record<string, unknown> = {};
+    for (;;) {
+      const page = await ask(current);
+      if ('error' in page && page.error) {
+        res.writeHead(page.error.status, page.error.headers as Record<string, string>);
+        res.end(page.error.body);
+        return;
+      }
+      const {
+        params,
+        next: after,
+        raw,
+      } = page as { params: unknown[]; next?: string; raw: { headers: Record<string, unknown> } };
+      lastHeaders = raw.headers;
+      const usable = params.slice(skip);
+      const room = want - merged.length;
+      merged.push(...usable.slice(0, room));
+      if (usable.length > room) {
+        // the AWS page ends inside this moto page: resume at the same moto page, further in
+        next = `awsemu:${skip + room}:${current ?? ''}`;
+        break;
+      }
+      skip = 0;
+      if (!after) break;
+      if (merged.length >= want) {
+        // AWS gives a NextToken only when more follows: look at the next moto page first
+        const peek = await ask(after, true);
+        if ('params' in peek && peek.params && peek.params.length === 0 && !peek.next) {
+          this.lookahead.delete(`${query}|${after}`);
+          break;
+        }
+        next = `awsemu:0:${after}`;
+        break;
+      }
+      current = after;
+    }
+    const payload = JSON.stringify({ Parameters: merged, ...(next ? { NextToken: next } : {}) });
+    const { 'content-length': _len, 'transfer-encoding': _te, ...headers } = lastHeaders;
+    res.writeHead(200, {
+      ...(headers as Record<string, string>),
+      'content-length': Buffer.byteLength(payload),
+    });
+    res.end(payload);
   }
 
   private forward(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {

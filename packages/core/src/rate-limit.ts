@@ -17,6 +17,8 @@ export const DEFAULT_RATE_LIMITS: Record<string, number> = {
   ssm: 40,
   // PutParameter: its own bucket, so a `strata put` never takes the readers' share of the Get* quota
   'ssm-write': 5,
+  // DescribeParameters (sharded discovery): outside the 40/s Get* quota, its own limit unpublished; 40 assumed, lowered when AWS throttles
+  'ssm-describe': 40,
   secretsmanager: 100,
   kms: 5500,
 };

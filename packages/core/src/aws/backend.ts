@@ -17,6 +17,7 @@ import type { RetryOptions } from '../retry.js';
 import { type Runtime, systemRuntime } from '../runtime.js';
 import { Stats } from '../stats.js';
 import { Caller, type CallProgress } from './caller.js';
+import { awsDiscoveryIo, type DiscoveryIo } from './discovery.js';
 import { KmsApi, type KmsSdk } from './kms.js';
 import { SecretsApi } from './secrets.js';
 import { SsmApi } from './ssm.js';
@@ -41,7 +42,13 @@ export interface AwsBackendOptions {
    * Requests per second per service and region. `ssm-write` is PutParameter's own bucket (default
    * 5), so writes never eat the readers' share of the Get* quota.
    */
-  rateLimits?: Partial<Record<'ssm' | 'ssm-write' | 'secretsmanager' | 'kms', number>>;
+  rateLimits?: Partial<Record<'ssm' | 'ssm-write' | 'ssm-describe' | 'secretsmanager' | 'kms', number>>;
+  /**
+   * How a level larger than one GetParametersByPath page is listed: `sharded` (default: concurrent
+   * DescribeParameters shards, then concurrent GetParameters; see `./discovery.ts`) or `paged` (one
+   * sequential chain of GetParametersByPath pages). A level of at most 10 names costs one call either way.
+   */
+  discovery?: 'sharded' | 'paged';
   retry?: RetryOptions;
   /** Per-attempt timeout, ms: an attempt with no answer by then is aborted and retried. Default 5,000. */
   timeoutMs?: number;
@@ -78,6 +85,8 @@ export class AwsBackend implements Backend {
   readonly ssm: ParameterBackend;
   readonly secrets: SecretBackend;
   readonly kms: KmsBackend;
+  /** @internal sharded discovery's calls (and whether DescribeParameters was refused) */
+  readonly discoveryIo: DiscoveryIo;
 
   constructor(private readonly opts: AwsBackendOptions = {}) {
     this.stats = opts.stats ?? new Stats();
@@ -98,6 +107,7 @@ export class AwsBackend implements Backend {
     this.ssm = new SsmApi(this);
     this.secrets = new SecretsApi(this);
     this.kms = new KmsApi(this);
+    this.discoveryIo = awsDiscoveryIo(this);
   }
 
   /** @internal One AWS call: concurrency limit, then rate limit, per-attempt timeout and retries. */
@@ -165,6 +175,16 @@ export class AwsBackend implements Backend {
           ? { credentials: given.config.credentials }
           : {}),
     };
+  }
+
+  get discovery(): 'sharded' | 'paged' {
+    return this.opts.discovery ?? 'sharded';
+  }
+
+  /** @internal DescribeParameters' bucket: its own, unless `rateLimits.ssm` is set alone (then it caps every SSM read). */
+  get describeBucket(): string {
+    const r = this.opts.rateLimits;
+    return r?.ssm !== undefined && r['ssm-describe'] === undefined ? 'ssm' : 'ssm-describe';
   }
 
   get replicaRegions(): string[] {

@@ -15,6 +15,7 @@ import { StrataError } from '../errors.js';
 import { parseArn, regionOf } from './arn.js';
 import type { AwsBackend } from './backend.js';
 import { type DescribedParameter, describeByPath } from './describe.js';
+import { discoverLevel } from './discovery.js';
 import { chunk, groupBy, matchesQuery, queryString, SSM_BATCH, toRecord } from './records.js';
 import { badResponse, checkNextToken, checkParameters } from './shape.js';
 
@@ -73,6 +74,7 @@ export class SsmApi implements ParameterBackend {
   }
 
   async getParametersByPath(path: string, opts: { recursive: boolean }): Promise<ParameterRecord[]> {
+    if (this.b.discovery !== 'paged') return discoverLevel(this.b.discoveryIo, path, opts);
     const region = regionOf(path, this.b.region);
     const out: ParameterRecord[] = [];
     const seen = new Set<string>();

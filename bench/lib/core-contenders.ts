@@ -17,7 +17,7 @@ import { CREDENTIALS, LEVELS, prodParams, REGION, references, secrets, treeParam
 
 export const TREE = treeParams();
 export const PROD = prodParams();
-export const REFS = references();
+const REFS = references();
 export const SECRETS = secrets();
 const REF_MAP = Object.fromEntries(REFS.map((r) => [r.key, r.ref]));
 const TREE_NAMES = TREE.map((p) => p.name);

@@ -15,13 +15,12 @@ import { now } from './scenario.js';
 import { LEVELS } from './workload.js';
 
 /** The most a call can sleep in backoff before it gives up, with the core's default retry policy. */
-export const MAX_BACKOFF_MS = Array.from({ length: DEFAULT_RETRY.retries }, (_, n) =>
+const MAX_BACKOFF_MS = Array.from({ length: DEFAULT_RETRY.retries }, (_, n) =>
   Math.min(DEFAULT_RETRY.capMs, DEFAULT_RETRY.baseMs * 2 ** n),
 ).reduce((a, b) => a + b, 0);
 /** Whether this core's limiter adapts to throttling (AIMD), rather than a fixed token bucket. */
-export const ADAPTIVE_LIMITER =
-  typeof (RateLimiter.prototype as { onThrottle?: unknown }).onThrottle === 'function';
-export const DEFAULT_POLICY =
+const ADAPTIVE_LIMITER = typeof (RateLimiter.prototype as { onThrottle?: unknown }).onThrottle === 'function';
+const DEFAULT_POLICY =
   `default (${DEFAULT_RETRY.retries} retries, full jitter, base ${DEFAULT_RETRY.baseMs} ms, cap ${DEFAULT_RETRY.capMs / 1000} s; ` +
   `${ADAPTIVE_LIMITER ? 'adaptive' : 'fixed'} SSM limiter 40/s)`;
 
@@ -56,7 +55,7 @@ export interface FleetData {
 
 const finite = (x: number) => (Number.isFinite(x) ? x : null);
 
-export async function fleet(
+async function fleet(
   proxy: FaultProxy,
   o: { clients: number; rps: number; latencyMs: number; timeoutMs: number; log: (msg: string) => void },
   label: string,
@@ -129,7 +128,7 @@ export async function fleet(
  * Creates `n` of Strata's RateLimiters at once (as a fleet starting together does) and returns how
  * far apart, in ms, they grant their second token: near 0 means they fire in lock-step.
  */
-export async function limiterSpread(n: number, rps: number): Promise<number> {
+async function limiterSpread(n: number, rps: number): Promise<number> {
   const t0 = now();
   const limiters = Array.from({ length: n }, () => new RateLimiter(rps));
   const second = await Promise.all(

@@ -17,7 +17,7 @@ import { LEAK_MARKER, PROD_PATH } from './workload.js';
  * - the 50 references: 1 BatchGetSecretValue (20 secrets), plus GetParameters per depth:
  *   ceil(15/10) = 2 at depth 1 (10 outer + 5 tokens) and ceil(10/10) = 1 at depth 2 (inner).
  */
-export const LOWER_BOUND = { tree: 20, refs: 4 };
+const LOWER_BOUND = { tree: 20, refs: 4 };
 
 export interface TreeSample {
   wall: number;

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EnvState } from '../../test/env/index.js';
 
-export class BenchTimeout extends Error {
+class BenchTimeout extends Error {
   readonly code = 'BENCH_TIMEOUT';
 }
 

@@ -68,10 +68,7 @@ function memoryBytes(q: string | undefined): number | undefined {
 }
 
 /** The container's environment with the kubelet's fieldRefs filled in. */
-function chartEnv(
-  c: ChartContainer,
-  pod: { name: string; namespace: string },
-): Record<string, string> {
+function chartEnv(c: ChartContainer, pod: { name: string; namespace: string }): Record<string, string> {
   const out: Record<string, string> = {};
   for (const e of c.env) {
     if (e.value !== undefined) out[e.name] = e.value;

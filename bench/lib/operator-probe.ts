@@ -131,7 +131,7 @@ export class SecretTracker {
 }
 
 /** CPU seconds (user + system) of a process, from /proc; undefined when it is gone. */
-export function cpuSeconds(pid: number): number | undefined {
+function cpuSeconds(pid: number): number | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -143,7 +143,7 @@ export function cpuSeconds(pid: number): number | undefined {
 }
 
 /** Busy and total CPU seconds of the whole machine, from /proc/stat. */
-export function machineCpu(): { busy: number; total: number } {
+function machineCpu(): { busy: number; total: number } {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
   const n = line.trim().split(/\s+/).slice(1).map(Number);
   const idle = (n[3] ?? 0) + (n[4] ?? 0);

@@ -13,17 +13,17 @@
  *   JSON `{ username, password }`, referenced as `…:SecretString:password`.
  */
 
-export const NAMESPACE_COUNT = 10;
-export const RESOURCE_COUNT = 1000;
-export const PARAM_COUNT = 100;
-export const SHARED_FROM = 95; // p095..p099 live under the hierarchy level
-export const SHARED_LEVEL = '/bench/shared';
+const NAMESPACE_COUNT = 10;
+const RESOURCE_COUNT = 1000;
+const PARAM_COUNT = 100;
+const SHARED_FROM = 95; // p095..p099 live under the hierarchy level
+const SHARED_LEVEL = '/bench/shared';
 export const SECRET_IDS = ['bench/s0', 'bench/s1'] as const;
-export const HOT_PARAMS = 10; // p000..p009: exactly 100 dependents each
+const HOT_PARAMS = 10; // p000..p009: exactly 100 dependents each
 
 const pad3 = (n: number) => String(n).padStart(3, '0');
 
-export const namespaceName = (i: number) => `bench-${i}`;
+const namespaceName = (i: number) => `bench-${i}`;
 export const NAMESPACES = Array.from({ length: NAMESPACE_COUNT }, (_, i) => namespaceName(i));
 
 export interface BenchParam {
@@ -46,14 +46,14 @@ export const PARAMS: BenchParam[] = Array.from({ length: PARAM_COUNT }, (_, i) =
   };
 });
 
-export const paramValue = (p: BenchParam, version: number) =>
+const paramValue = (p: BenchParam, version: number) =>
   `${p.type === 'SecureString' ? 'secure' : 'plain'}-${p.key}-v${version}-${'x'.repeat(24)}`;
 export const secretValue = (id: string, version: number) =>
   JSON.stringify({ username: `${id.replace('/', '-')}-user`, password: `${id}-pw-v${version}` });
 export const secretKey = (id: string) => `${id.split('/')[1]}-password`;
 
 /** Planned dependents of each ref parameter. */
-export function plannedDependents(p: number): number {
+function plannedDependents(p: number): number {
   if (p < HOT_PARAMS) return 100;
   return 50 + ((37 * p) % 51);
 }

@@ -22,7 +22,7 @@ export type Blocks = Record<string, string>;
 // biome-ignore lint/suspicious/noExplicitAny: each table function knows its own data shape
 export type Tables = (result: ResultFile<any>) => Blocks;
 
-export const TABLES: Record<string, Tables> = {
+const TABLES: Record<string, Tables> = {
   core: coreTables,
   kms: kmsTables,
   local: localTables,
@@ -32,14 +32,14 @@ export const TABLES: Record<string, Tables> = {
 
 export const RESULTS_MD = join(BENCH_DIR, 'RESULTS.md');
 
-export const startMarker = (id: string) => `<!-- bench:${id}:start -->`;
-export const endMarker = (id: string) => `<!-- bench:${id}:end -->`;
+const startMarker = (id: string) => `<!-- bench:${id}:start -->`;
+const endMarker = (id: string) => `<!-- bench:${id}:end -->`;
 
 /**
  * Replaces the text between the markers of each block. A block whose markers are missing is
  * appended at the end of the file under its own markers (move it by hand, then add the prose).
  */
-export function replaceBlocks(text: string, blocks: Blocks): { text: string; appended: string[] } {
+function replaceBlocks(text: string, blocks: Blocks): { text: string; appended: string[] } {
   const appended: string[] = [];
   let out = text;
   for (const [id, body] of Object.entries(blocks)) {
@@ -58,7 +58,7 @@ export function replaceBlocks(text: string, blocks: Blocks): { text: string; app
   return { text: out, appended };
 }
 
-export function readResult(name: string): ResultFile | undefined {
+function readResult(name: string): ResultFile | undefined {
   const file = resultPath(name);
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as ResultFile) : undefined;
 }

@@ -47,7 +47,7 @@ export interface ResultFile<T = unknown> {
 }
 
 /** The commit measured, and whether packages/ had uncommitted changes. */
-export function revision(): string {
+function revision(): string {
   try {
     const git = (args: string[]) =>
       execFileSync('git', args, {

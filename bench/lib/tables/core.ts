@@ -9,7 +9,7 @@ import type { ResultFile } from '../scenario.js';
 import { metaBlock } from './meta.js';
 
 /** The sample whose measure is closest to `target` (the median), to show its per-operation counts. */
-export function closestTo<T>(samples: T[], target: number, measure: (t: T) => number): T {
+function closestTo<T>(samples: T[], target: number, measure: (t: T) => number): T {
   return samples.reduce((best, x) =>
     Math.abs(measure(x) - target) < Math.abs(measure(best) - target) ? x : best,
   );

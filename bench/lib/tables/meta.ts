@@ -4,7 +4,7 @@ import { table } from '../report.js';
 import type { ResultFile, RunMeta } from '../scenario.js';
 
 /** The metadata table every scenario's first block starts with. */
-export function metaTable(m: RunMeta): string {
+function metaTable(m: RunMeta): string {
   const rows: Array<[string, string]> = [
     ['date (UTC)', m.startedAt.slice(0, 16).replace('T', ' ')],
     ['machine', `${m.machine.cpus} CPUs (${m.machine.cpu}), ${m.machine.memGiB} GiB, ${m.machine.platform}`],

@@ -123,7 +123,7 @@ describe('sharded discovery against moto', () => {
           const b = backend(p.endpoint);
           const got = await b.ssm.getParametersByPath(l.path, { recursive: l.recursive });
           const reqs = p.requests();
-          b.destroy();
+          void b.close();
           expect(shape(got)).toEqual(shape([...expected].sort((a, b) => (a.name < b.name ? -1 : 1))));
           // no name read twice: not by two GetParameters, not by GetParameters after the first page
           const read = namesRead(reqs);
@@ -160,7 +160,7 @@ describe('sharded discovery against moto', () => {
           if (!awsPages) expect(read).toEqual([]);
         }
       }
-      reference.destroy();
+      void reference.close();
       if (awsPages) expect(sharded).toBeGreaterThan(0);
     });
   }
@@ -200,7 +200,7 @@ describe('sharded discovery against moto', () => {
     p.resetCounts();
     const b = backend(p.endpoint);
     const got = await b.ssm.getParametersByPath(root, { recursive: true });
-    b.destroy();
+    void b.close();
     expect(got).toHaveLength(7);
     expect(p.counts().total).toBe(1);
   });
@@ -212,7 +212,7 @@ describe('sharded discovery against moto', () => {
         a.name < b.name ? -1 : 1,
       ),
     );
-    reference.destroy();
+    void reference.close();
     p.configure({
       awsPages: true,
       // the first calls of the burst are throttled, as AWS does when a burst goes over the quota
@@ -227,7 +227,7 @@ describe('sharded discovery against moto', () => {
     expect(shape(got)).toEqual(expected);
     expect(p.counts().faults.throttle).toBe(6);
     expect(b.stats.snapshot().throttles).toBeGreaterThan(0);
-    b.destroy();
+    void b.close();
   });
 
   it('DescribeParameters refused (AccessDenied): read by path, no name read twice, not asked again', async () => {
@@ -237,7 +237,7 @@ describe('sharded discovery against moto', () => {
         a.name < b.name ? -1 : 1,
       ),
     );
-    reference.destroy();
+    void reference.close();
     p.configure({ awsPages: true, rules: [{ fault: 'deny', ops: ['DescribeParameters'] }] });
     p.resetCounts();
     const b = backend(p.endpoint);
@@ -247,7 +247,7 @@ describe('sharded discovery against moto', () => {
     expect(denied).toBeGreaterThan(0);
     await b.ssm.getParametersByPath(trees[1]!.root, { recursive: true });
     expect(p.counts().calls['ssm:DescribeParameters']).toBe(denied);
-    b.destroy();
+    await b.close();
   });
 
   it('is what a resolver uses by default: a hierarchy loads the same entries as with paged discovery', async () => {

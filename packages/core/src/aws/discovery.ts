@@ -33,12 +33,7 @@
  * by-path pages; the fault proxy's `awsPages` mode (AWS emulation) merges moto's pages into
  * AWS-sized ones, and the tests and the benchmark run both.
  */
-import {
-  DescribeParametersCommand,
-  GetParametersByPathCommand,
-  type Parameter,
-  type SSMClient,
-} from '@aws-sdk/client-ssm';
+import { DescribeParametersCommand, GetParametersByPathCommand, type Parameter } from '@aws-sdk/client-ssm';
 import type { ParameterRecord, ParameterType } from '../backend.js';
 import { mergeRecords, ReadPlan } from '../discovery/read-plan.js';
 import {
@@ -259,7 +254,7 @@ function toRecord(p: Parameter): ParameterRecord {
 }
 
 /** The rate-limit bucket of DescribeParameters (its own AWS quota). */
-export const DESCRIBE_BUCKET = 'ssm-describe';
+const DESCRIBE_BUCKET = 'ssm-describe';
 
 /** DiscoveryIo over an AwsBackend: every call through its caller (rate limit, timeouts, retries, stats). */
 export function awsDiscoveryIo(b: AwsBackend): DiscoveryIo {

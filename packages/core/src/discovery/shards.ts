@@ -34,20 +34,20 @@ export const NAME_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0
 /** AWS: a ParameterStringFilter holds at most 50 values. */
 export const MAX_FILTER_VALUES = 50;
 /** AWS: each filter value is at most 1,024 characters. */
-export const MAX_FILTER_VALUE_LENGTH = 1024;
+const MAX_FILTER_VALUE_LENGTH = 1024;
 /** AWS: DescribeParameters returns at most 50 parameters a page (MaxResults 1–50). */
 export const DESCRIBE_PAGE_MAX = 50;
 /** AWS: GetParameters takes at most 10 names; GetParametersByPath returns at most 10 a page. */
 export const GET_BATCH = 10;
 /** At most this many shards of prefixes seen on a page come out of one refinement. */
-export const MAX_SPLIT = 8;
+const MAX_SPLIT = 8;
 /** Over how many shards the unseen lower-case first characters of a full listing are spread. */
-export const SPREAD = 4;
+const SPREAD = 4;
 /**
  * Full pages of the whole-level listing followed before it is split: a level of up to this many
  * pages is listed without re-listing anything; a larger one is split after them.
  */
-export const WHOLE_PAGES = 2;
+const WHOLE_PAGES = 2;
 
 /** One listing: the names of the level that begin with one of `prefixes` (no prefixes: every name of the level). */
 export interface Shard {

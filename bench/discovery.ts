@@ -445,36 +445,26 @@ async function main(): Promise<void> {
       ]);
     }
 
-    // Where the time goes, from this run's figures (text only; the tables above are the data)
-    const interpretation = () => {
-      const sh = get('b', true, 'strata-sharded');
-      const pt = get('b', true, 'pt-careful');
-      const names = 400 + 40 + 40;
-      return [
-        '**Reading the figures.** ',
-        `On AWS-sized pages Strata's sharded discovery needs ${med(sh, (s) => s.chain)} calls one after another for tree (b) where careful Powertools needs ${med(pt, (s) => s.chain)} (the leaf's chain of 10-name GetParametersByPath pages), `,
-        `with ${total(sh.at(-1)!.calls)} calls against ${total(pt.at(-1)!.calls)}. On AWS, which serves concurrent requests in parallel, the span is about the sequential round trips (plus Strata's rate limiter, which holds SSM reads to 40 a second after a burst of 40). `,
-        `Here moto answers one request at a time and spends ${motoMs.describe.toFixed(1)} ms of its own on each 10-name DescribeParameters page (it reads every parameter of the region, with its tags, on each): listing the ${names} names of tree (b) once costs about ${Math.round((names / 10) * motoMs.describe)} ms of moto time before any value is read, and shards re-list part of it; that serial server time, not the round trips, bounds the span measured here. `,
-        "On moto's own paging, DescribeParameters pages hold 10 names, so discovery falls back to by-path pages after one DescribeParameters call per large level: the same chain as by-path, three calls more.",
-      ].join('');
-    };
     const m = machine(`${motoVenv()}/bin/python`, MOTO_VERSION);
     const body = [
       '<!-- discovery:start (written by bench/discovery.ts) -->',
       `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${m.nproc} CPUs (${m.cpu}), ${m.memGiB} GiB, Node ${m.node}, moto ${m.moto} (one server process), \`@aws-lambda-powertools/parameters\` 2.35.0. The fault proxy runs in the benchmark's process and adds 20 ms to every call. 1-minute load average ${LOAD_AT_START.toFixed(1)} at the start and ${loadavg()[0]!.toFixed(1)} at the end (the machine is shared: other sessions' builds and tests ran alongside, so wall times are inflated and noisy; call counts are exact). Median of ${REPS} repetitions, every contender, tree and paging interleaved in each round, after one discarded warm-up round; fresh resolvers, providers and SDK clients every run. Whole run ${ms(performance.now() - started)}. Produced by \`bench/discovery.ts\`; no timing assertions.`,
       '',
-      "**Two pagings, both reported.** *moto's own paging*: moto 5.2.5 pages DescribeParameters at 10 whatever `MaxResults` says and gives a NextToken on every full page (also GetParametersByPath's, hence a trailing empty page on a level whose size is a multiple of 10). *AWS-sized pages*: the fault proxy's `awsPages` mode (AWS emulation, `test/env/fault-proxy.ts`) merges moto's pages into one response of up to `MaxResults` (DescribeParameters ≤ 50, GetParametersByPath ≤ 10) and leaves out a NextToken that leads only to an empty page; the client sees one call with 20 ms added once, the extra moto requests happen inside it (moto re-filters the whole region on each, so an emulated DescribeParameters page costs up to 6 moto requests of time).",
+      "#### moto's own time per call (straight to moto, one at a time, median of 10, tree (b)'s region)",
       '',
-      `**moto's own time per call** (straight to moto, one at a time, median of 10, tree (b)'s region of 780 parameters, at the start of the run): DescribeParameters page (10 names) ${motoMs.describe.toFixed(1)} ms, GetParametersByPath page (10 values) ${motoMs.byPath.toFixed(1)} ms, GetParameters (10 names) ${motoMs.get.toFixed(1)} ms. moto serves one request at a time, so a load's calls cost at least the sum of these whatever runs concurrently; an AWS-sized DescribeParameters page is up to five moto pages.`,
-      '',
-      "**AWS-phase span**: from the first request the proxy received to the last response it sent, in each run; **calls one after another**: the longest chain of calls each of which reached the proxy after the previous one was answered (`longestChain()`): the sequential round trips, which is what the span would be made of on AWS, where requests are served in parallel (calls that waited for Strata's rate limiter or for a busy moto lengthen it, so for Strata it is an upper bound); **wall**: the whole load as the caller sees it, client construction included. **Lower bound** on calls: every value arrives at most 10 a call (GetParameters or GetParametersByPath), so tree (a) needs 2 + 6 + 12 = 20 and tree (b) 4 + 4 + 40 = 48; listing calls (DescribeParameters) come on top. Calls are from the last repetition (they vary by a call or two with shard timing). **Leaked**: distinct parameters of a sibling environment among what the contender received; Strata's rows count what reached the result (its no-leak rule reads no sibling).",
+      table(
+        ['call', 'ms'],
+        [
+          ['DescribeParameters page (10 names)', motoMs.describe.toFixed(1)],
+          ['GetParametersByPath page (10 values)', motoMs.byPath.toFixed(1)],
+          ['GetParameters (10 names)', motoMs.get.toFixed(1)],
+        ],
+      ),
       '',
       ...sections.flatMap((s) => [s, '']),
       '#### Goals (issue 13)',
       '',
       table(['ratio', 'target', 'measured', ''], goals),
-      '',
-      interpretation(),
       '',
       '<!-- discovery:end -->',
     ].join('\n');

@@ -33,8 +33,8 @@
  * by-path pages; the fault proxy's `awsPages` mode (AWS emulation) merges moto's pages into
  * AWS-sized ones, and the tests and the benchmark run both.
  */
-import { DescribeParametersCommand, GetParametersByPathCommand, type Parameter } from '@aws-sdk/client-ssm';
-import type { ParameterRecord, ParameterType } from '../backend.js';
+import { DescribeParametersCommand, GetParametersByPathCommand } from '@aws-sdk/client-ssm';
+import type { ParameterRecord } from '../backend.js';
 import { mergeRecords, ReadPlan } from '../discovery/read-plan.js';
 import {
   DESCRIBE_PAGE_MAX,
@@ -47,7 +47,8 @@ import {
 import { isStrataError } from '../errors.js';
 import { regionOf } from './arn.js';
 import type { AwsBackend } from './backend.js';
-import { arrayField, asParameterType, checkNextToken, checkParameters, stringField } from './shape.js';
+import { toRecord } from './records.js';
+import { arrayField, checkNextToken, checkParameters, stringField } from './shape.js';
 
 /** The calls sharded discovery makes, so the plan can run over AWS or anything that answers like it. */
 export interface DiscoveryIo {
@@ -240,18 +241,6 @@ export async function discoverLevel(
 }
 
 // ----- the calls, over the AWS backend's SSM client, rate limiter, retries and timeouts -----
-
-function toRecord(p: Parameter): ParameterRecord {
-  return {
-    name: p.Name!,
-    value: p.Value ?? '',
-    type: asParameterType(p.Type) as ParameterType,
-    version: p.Version ?? 0,
-    ...(p.LastModifiedDate ? { lastModifiedDate: p.LastModifiedDate } : {}),
-    ...(p.ARN ? { arn: p.ARN } : {}),
-    ...(p.SourceResult ? { fromSecretsManager: true } : {}),
-  };
-}
 
 /** The rate-limit bucket of DescribeParameters (its own AWS quota). */
 const DESCRIBE_BUCKET = 'ssm-describe';

@@ -8,7 +8,7 @@
  * SDK's default providers.
  */
 import type { KMSClient } from '@aws-sdk/client-kms';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import pLimit from 'p-limit';
 import type { Backend, KmsBackend, ParameterBackend, SecretBackend } from '../backend.js';
@@ -19,7 +19,7 @@ import { Stats } from '../stats.js';
 import { Caller, type CallProgress } from './caller.js';
 import { awsDiscoveryIo, type DiscoveryIo } from './discovery.js';
 import { KmsApi, type KmsSdk } from './kms.js';
-import { SecretsApi } from './secrets.js';
+import { SecretsApi, type SecretsSdk } from './secrets.js';
 import { SsmApi } from './ssm.js';
 
 export { queryString } from './records.js';
@@ -127,13 +127,13 @@ export class AwsBackend implements Backend {
     return this.client('ssm', region, this.opts.clients?.ssm, (c) => new SSMClient(c));
   }
 
-  /** @internal */
-  secretsClient(region: string): SecretsManagerClient {
+  /** @internal The Secrets Manager client module is passed in: it is loaded on first use (`./secrets.ts`). */
+  secretsClient(sdk: SecretsSdk, region: string): SecretsManagerClient {
     return this.client(
       'secretsmanager',
       region,
       this.opts.clients?.secretsManager,
-      (c) => new SecretsManagerClient(c),
+      (c) => new sdk.SecretsManagerClient(c),
     );
   }
 

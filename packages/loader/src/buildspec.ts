@@ -164,7 +164,10 @@ function yamlLib(): typeof Yaml {
   try {
     yamlModule = createRequire(import.meta.url)('yaml') as typeof Yaml;
   } catch (err) {
-    throw new StrataError('UNAVAILABLE', 'loader: the module yaml could not be loaded', { source: 'yaml', cause: err });
+    throw new StrataError('UNAVAILABLE', 'loader: the module yaml could not be loaded', {
+      source: 'yaml',
+      cause: err,
+    });
   }
   return yamlModule;
 }

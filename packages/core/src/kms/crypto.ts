@@ -35,7 +35,10 @@ let rawModule: Promise<RawModule> | undefined;
 let envelopeModule: Promise<EnvelopeModule> | undefined;
 
 const unavailable = (name: string, err: unknown) =>
-  new StrataError('UNAVAILABLE', `kms: the module ${name} could not be loaded`, { source: 'kms', cause: err });
+  new StrataError('UNAVAILABLE', `kms: the module ${name} could not be loaded`, {
+    source: 'kms',
+    cause: err,
+  });
 
 /** `./raw.js`, imported once, on first use (a failed import is tried again next time). */
 function loadRaw(): Promise<RawModule> {

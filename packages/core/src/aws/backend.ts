@@ -17,7 +17,6 @@ import type { RetryOptions } from '../retry.js';
 import { type Runtime, systemRuntime } from '../runtime.js';
 import { Stats } from '../stats.js';
 import { Caller, type CallProgress } from './caller.js';
-import { awsDiscoveryIo, type DiscoveryIo } from './discovery.js';
 import { KmsApi, type KmsSdk } from './kms.js';
 import { SecretsApi, type SecretsSdk } from './secrets.js';
 import { SsmApi } from './ssm.js';
@@ -85,8 +84,6 @@ export class AwsBackend implements Backend {
   readonly ssm: ParameterBackend;
   readonly secrets: SecretBackend;
   readonly kms: KmsBackend;
-  /** @internal sharded discovery's calls (and whether DescribeParameters was refused) */
-  readonly discoveryIo: DiscoveryIo;
 
   constructor(private readonly opts: AwsBackendOptions = {}) {
     this.stats = opts.stats ?? new Stats();
@@ -107,7 +104,6 @@ export class AwsBackend implements Backend {
     this.ssm = new SsmApi(this);
     this.secrets = new SecretsApi(this);
     this.kms = new KmsApi(this);
-    this.discoveryIo = awsDiscoveryIo(this);
   }
 
   /** @internal One AWS call: concurrency limit, then rate limit, per-attempt timeout and retries. */

@@ -9,8 +9,8 @@
  *
  * Measured by this process: from `spawn` to the app's "ready" line on stdout (the app is then
  * stopped); the app also reports its own `performance.now()` after its imports and when ready.
- * Median of BENCH_REPS (default 5), apps interleaved, after one discarded warm-up round. Writes the
- * `## Start-up (issue 13)` section of RESULTS.md. No timing assertions.
+ * Median of BENCH_REPS (default 5; import-only runs BENCH_IMPORT_REPS, default 15), apps
+ * interleaved, after one discarded warm-up round. Writes the `## Start-up (issue 13)` section of RESULTS.md. No timing assertions.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -26,6 +26,8 @@ import { machine, median, ms, opsText, ratio, table, total, writeSection } from 
 import { CREDENTIALS, type Param, pool, prodParams, REGION, treeParams } from './lib/workload.js';
 
 const REPS = Number(process.env.BENCH_REPS ?? '5');
+/** Import-only runs are cheap and their difference small: more of them (interleaved, the two apps alternating). */
+const IMPORT_REPS = Math.max(REPS, Number(process.env.BENCH_IMPORT_REPS ?? '15'));
 const here = dirname(fileURLToPath(import.meta.url));
 const apps = join(here, 'startup-apps');
 const log = (m: string) => process.stderr.write(`[bench:startup] ${m}\n`);
@@ -168,8 +170,9 @@ async function main(): Promise<void> {
     // AWS-sized pages (the proxy's AWS emulation): the discovering app lists as it would on AWS
     proxy.configure({ latencyMs: 20, awsPages: true });
     const samples = new Map<string, Sample[]>();
-    for (let rep = -1; rep < REPS; rep++) {
+    for (let rep = -1; rep < IMPORT_REPS; rep++) {
       for (const app of APPS) {
+        if (rep >= REPS && app.mode !== 'import') continue;
         const s = await runApp(app, proxy);
         if (s.error) log(`${app.id}: ${s.error}`);
         if (rep >= 0) samples.set(app.id, [...(samples.get(app.id) ?? []), s]);
@@ -202,7 +205,7 @@ async function main(): Promise<void> {
     const m = machine(`${motoVenv()}/bin/python`, MOTO_VERSION);
     const body = [
       '<!-- startup:start (written by bench/startup.ts) -->',
-      `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${m.nproc} CPUs (${m.cpu}), Node ${m.node}, moto ${m.moto}, \`@aws-lambda-powertools/parameters\` 2.35.0. Each row is a whole \`node app.mjs\` process (\`bench/startup-apps/\`, the built packages, no tsx), configured only by AWS_REGION, AWS_ENDPOINT_URL (the fault proxy, 20 ms a call, AWS-sized pages: \`awsPages\`) and credentials in the environment; the time is from \`spawn\` to the app's "config ready" line. The 200-key tree of the core benchmark (40 SecureStrings; 120 prod keys beside it); a zod schema of the 200 keys in both apps. Median of ${REPS}, apps interleaved, after one discarded warm-up round. 1-minute load average ${LOAD_AT_START.toFixed(1)} at the start and ${loadavg()[0]!.toFixed(1)} at the end (the machine is shared with other sessions: wall times are inflated and noisy). Whole run ${ms(performance.now() - started)}. Produced by \`bench/startup.ts\`; no timing assertions.`,
+      `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${m.nproc} CPUs (${m.cpu}), Node ${m.node}, moto ${m.moto}, \`@aws-lambda-powertools/parameters\` 2.35.0. Each row is a whole \`node app.mjs\` process (\`bench/startup-apps/\`, the built packages, no tsx), configured only by AWS_REGION, AWS_ENDPOINT_URL (the fault proxy, 20 ms a call, AWS-sized pages: \`awsPages\`) and credentials in the environment; the time is from \`spawn\` to the app's "config ready" line. The 200-key tree of the core benchmark (40 SecureStrings; 120 prod keys beside it); a zod schema of the 200 keys in both apps. Median of ${REPS} (import-only rows: of ${IMPORT_REPS}), apps interleaved, after one discarded warm-up round. 1-minute load average ${LOAD_AT_START.toFixed(1)} at the start and ${loadavg()[0]!.toFixed(1)} at the end (the machine is shared with other sessions: wall times are inflated and noisy). Whole run ${ms(performance.now() - started)}. Produced by \`bench/startup.ts\`; no timing assertions.`,
       '',
       table(
         [

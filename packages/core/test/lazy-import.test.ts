@@ -1,7 +1,8 @@
 /**
  * Importing @strata/core does not load the KMS client (`@aws-sdk/client-kms`) or the Encryption
  * SDK (`@aws-crypto/client-node`): a process that never meets a kms reference never pays for them.
- * They load on first use — the first KMS call, the first envelope. Each case runs in a fresh Node
+ * They load on first use — the first KMS call, the first envelope. Nor does it load the Secrets
+ * Manager client (first Secrets Manager call of the AWS backend) or `yaml` (first YAML text read). Each case runs in a fresh Node
  * process (a module, once loaded, stays loaded), importing the package by its name from source
  * (the `strata-source` condition, through tsx); a CommonJS module is in `require.cache` once
  * loaded, which is what is checked.
@@ -15,7 +16,10 @@ const run = promisify(execFile);
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
 
 /** Runs `body` (module code, `core` is the imported package) in a fresh process; returns what it printed. */
-async function inFreshProcess(body: string): Promise<Array<{ step: string; kms: boolean; esdk: boolean }>> {
+async function inFreshProcess(
+  body: string,
+): Promise<Array<{ step: string; kms: boolean; esdk: boolean; sm?: boolean; yaml?: boolean }>> {
+  const all = body.includes('// mark all');
   const script = `
     import { createRequire } from 'node:module';
     const out = [];
@@ -25,8 +29,13 @@ async function inFreshProcess(body: string): Promise<Array<{ step: string; kms: 
         step,
         kms: keys.some((k) => k.includes('/@aws-sdk/client-kms/')),
         esdk: keys.some((k) => k.includes('/@aws-crypto/')),
+        ...(globalThis.markAll ? {
+          sm: keys.some((k) => k.includes('/@aws-sdk/client-secrets-manager/')),
+          yaml: keys.some((k) => k.includes('/node_modules/yaml/')),
+        } : {}),
       });
     };
+    globalThis.markAll = ${all};
     const core = await import('@strata/core');
     mark('import');
     ${body}
@@ -130,6 +139,74 @@ describe('lazy KMS and Encryption SDK', () => {
         esdk: false,
       },
       { step: 'canary-envelope-value', kms: true, esdk: true },
+    ]);
+  }, 60_000);
+});
+
+describe('lazy Secrets Manager client and yaml', () => {
+  it('importing the package and reading SSM parameters through the AWS backend load neither; the first Secrets Manager call loads its client; the first YAML text loads yaml', async () => {
+    const steps = await inFreshProcess(`
+      // mark all
+      // An aborted signal fails each call before any request is sent: no network is needed.
+      const aws = new core.AwsBackend({
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+        signal: AbortSignal.abort(new core.StrataError('UNAVAILABLE', 'test: no network')),
+      });
+      const ssm = await aws.ssm.getParameters([{ name: '/app/url' }]);
+      if (ssm[0].ok || ssm[0].error.code !== 'UNAVAILABLE') throw new Error('unexpected ssm outcome');
+      const local = new core.LocalBackend(core.parseLocalTree({ parameters: { '/app/url': 'u' } }));
+      const r = await new core.Resolver({ backend: local }).resolveTemplate('<<resolve:ssm:/app/url>>');
+      if (r.value !== 'u') throw new Error('unexpected value');
+      mark('ssm reads');
+      const sm = await aws.secrets.getSecrets([{ secretId: 'db' }]);
+      if (sm[0].ok || sm[0].error.message !== 'test: no network') throw new Error('unexpected secrets outcome');
+      mark('secrets manager call');
+      if (core.parseYamlText('a: 1', 'text').a !== 1) throw new Error('unexpected yaml');
+      mark('yaml text');
+      await aws.close();
+    `);
+    expect(steps).toEqual([
+      { step: 'import', kms: false, esdk: false, sm: false, yaml: false },
+      { step: 'ssm reads', kms: false, esdk: false, sm: false, yaml: false },
+      { step: 'secrets manager call', kms: false, esdk: false, sm: true, yaml: false },
+      { step: 'yaml text', kms: false, esdk: false, sm: true, yaml: true },
+    ]);
+  }, 60_000);
+
+  it('a failed Secrets Manager client import fails those reads with a coded error naming the module, and the next call loads it', async () => {
+    const hooks = `
+      let n = 0;
+      export async function resolve(specifier, context, next) {
+        if (specifier === '@aws-sdk/client-secrets-manager' && n++ === 0)
+          throw Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' });
+        return next(specifier, context);
+      }`;
+    const steps = await inFreshProcess(`
+      // mark all
+      const { register } = await import('node:module');
+      register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hooks)}));
+      const aws = new core.AwsBackend({
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+        signal: AbortSignal.abort(new core.StrataError('UNAVAILABLE', 'test: no network')),
+      });
+      const say = (o) => (o.ok ? 'read' : o.error instanceof core.StrataError ? o.error.code + ': ' + o.error.message : 'uncoded');
+      mark(say((await aws.secrets.getSecrets([{ secretId: 'db' }]))[0]));
+      mark(say((await aws.secrets.getSecrets([{ secretId: 'db' }]))[0]));
+      await aws.close();
+    `);
+    expect(steps).toEqual([
+      { step: 'import', kms: false, esdk: false, sm: false, yaml: false },
+      {
+        step: 'UNAVAILABLE: secretsmanager: the module @aws-sdk/client-secrets-manager could not be loaded',
+        kms: false,
+        esdk: false,
+        sm: false,
+        yaml: false,
+      },
+      // loaded now: the call itself fails only on the aborted signal
+      { step: 'UNAVAILABLE: test: no network', kms: false, esdk: false, sm: true, yaml: false },
     ]);
   }, 60_000);
 });

@@ -9,6 +9,7 @@
  *     secrets-manager:  { DB_PASS: prod/db:password }         # secret-id:json-key:version-stage:version-id
  */
 
+import { createRequire } from 'node:module';
 import { parseEnv } from 'node:util';
 import {
   describeParseError,
@@ -18,7 +19,7 @@ import {
   StrataError,
   shortName,
 } from '@strata/core';
-import { parse as parseYaml } from 'yaml';
+import type * as Yaml from 'yaml';
 
 export interface EnvBlock {
   variables?: Record<string, string>;
@@ -151,8 +152,29 @@ export function envBlockToReferences(block: EnvBlock, origin = 'env'): Record<st
   return out;
 }
 
+let yamlModule: typeof Yaml | undefined;
+
+/**
+ * The `yaml` module, loaded on first use (a buildspec read), not with the loader. Synchronously:
+ * under Node `yaml` is CommonJS (the same module `import 'yaml'` gives), so `parseBuildspecEnv`
+ * stays synchronous. A failed load is an UNAVAILABLE error naming the module, tried again next call.
+ */
+function yamlLib(): typeof Yaml {
+  if (yamlModule) return yamlModule;
+  try {
+    yamlModule = createRequire(import.meta.url)('yaml') as typeof Yaml;
+  } catch (err) {
+    throw new StrataError('UNAVAILABLE', 'loader: the module yaml could not be loaded', {
+      source: 'yaml',
+      cause: err,
+    });
+  }
+  return yamlModule;
+}
+
 /** Reads the `env` block from buildspec.yml text (or a Strata file with a top-level `env`). */
 export function parseBuildspecEnv(text: string, origin = 'buildspec.yml'): Record<string, string> {
+  const { parse: parseYaml } = yamlLib();
   let doc: unknown;
   try {
     // errors only: the parser's warnings (printed to stderr) quote the document, which may hold secrets

@@ -18,6 +18,7 @@ import {
   Resolver,
   type ResolverOptions,
   type SourceInfo,
+  StrataError,
   shortName,
   unsafeKeySegment,
 } from '@strata/core';
@@ -25,7 +26,7 @@ import type { z } from 'zod';
 import { keyVariants } from './iam.js';
 import { normalizeKey, placeKeys, schemaKeys } from './keys.js';
 import { freezeMasked } from './mask.js';
-import { readSealedFile, type SealedValue } from './seal.js';
+import type { SealedValue } from './seal.js';
 
 export interface ConfigOptions<S extends z.ZodType> {
   /** The zod schema; its inferred type is the config's type. */
@@ -273,6 +274,24 @@ export async function loadTracked<S extends z.ZodType>(
   return { config: freezeMasked(parsed.data, secretPaths), sources: remapped, secretPaths };
 }
 
+let sealModule: Promise<typeof import('./seal.js')> | undefined;
+
+/**
+ * The sealed-file reader (and with it `yaml`), imported on first use, not with the loader: a
+ * process without a sealed file never loads it. A failed import is an UNAVAILABLE error naming the
+ * module, and is tried again on the next load.
+ */
+function loadSeal(): Promise<typeof import('./seal.js')> {
+  sealModule ??= import('./seal.js').catch((err: unknown) => {
+    sealModule = undefined;
+    throw new StrataError('UNAVAILABLE', 'loader: the sealed-file reader (module yaml) could not be loaded', {
+      source: 'yaml',
+      cause: err,
+    });
+  });
+  return sealModule;
+}
+
 /** Adds a sealed file's keys (resolving its references) to `values`, overriding the hierarchy. */
 async function loadSealedFile(
   file: string,
@@ -284,7 +303,7 @@ async function loadSealedFile(
 ): Promise<void> {
   let entries: Map<string, SealedValue>;
   try {
-    entries = readSealedFile(file);
+    entries = (await loadSeal()).readSealedFile(file);
   } catch (err) {
     issues.push(...issuesOf(err, '(sealed file)', file));
     return;

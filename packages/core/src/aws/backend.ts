@@ -8,7 +8,7 @@
  * SDK's default providers.
  */
 import type { KMSClient } from '@aws-sdk/client-kms';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import pLimit from 'p-limit';
 import type { Backend, KmsBackend, ParameterBackend, SecretBackend } from '../backend.js';
@@ -17,9 +17,8 @@ import type { RetryOptions } from '../retry.js';
 import { type Runtime, systemRuntime } from '../runtime.js';
 import { Stats } from '../stats.js';
 import { Caller, type CallProgress } from './caller.js';
-import { awsDiscoveryIo, type DiscoveryIo } from './discovery.js';
 import { KmsApi, type KmsSdk } from './kms.js';
-import { SecretsApi } from './secrets.js';
+import { SecretsApi, type SecretsSdk } from './secrets.js';
 import { SsmApi } from './ssm.js';
 
 export { queryString } from './records.js';
@@ -85,8 +84,6 @@ export class AwsBackend implements Backend {
   readonly ssm: ParameterBackend;
   readonly secrets: SecretBackend;
   readonly kms: KmsBackend;
-  /** @internal sharded discovery's calls (and whether DescribeParameters was refused) */
-  readonly discoveryIo: DiscoveryIo;
 
   constructor(private readonly opts: AwsBackendOptions = {}) {
     this.stats = opts.stats ?? new Stats();
@@ -107,7 +104,6 @@ export class AwsBackend implements Backend {
     this.ssm = new SsmApi(this);
     this.secrets = new SecretsApi(this);
     this.kms = new KmsApi(this);
-    this.discoveryIo = awsDiscoveryIo(this);
   }
 
   /** @internal One AWS call: concurrency limit, then rate limit, per-attempt timeout and retries. */
@@ -127,13 +123,13 @@ export class AwsBackend implements Backend {
     return this.client('ssm', region, this.opts.clients?.ssm, (c) => new SSMClient(c));
   }
 
-  /** @internal */
-  secretsClient(region: string): SecretsManagerClient {
+  /** @internal The Secrets Manager client module is passed in: it is loaded on first use (`./secrets.ts`). */
+  secretsClient(sdk: SecretsSdk, region: string): SecretsManagerClient {
     return this.client(
       'secretsmanager',
       region,
       this.opts.clients?.secretsManager,
-      (c) => new SecretsManagerClient(c),
+      (c) => new sdk.SecretsManagerClient(c),
     );
   }
 

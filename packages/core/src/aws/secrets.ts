@@ -2,19 +2,32 @@
  * Secrets Manager for the AWS backend: BatchGetSecretValue (20 ids a call) for the current
  * version, GetSecretValue for a pinned stage or version id, DescribeSecret for the current version
  * id; each tried in the secret's own region, then in the replica regions for errors worth failing
- * over.
+ * over. `@aws-sdk/client-secrets-manager` is loaded with `import()` on the first Secrets Manager call,
+ * not when Strata is imported: a process that reads only SSM parameters never loads it.
  */
-import {
-  BatchGetSecretValueCommand,
-  DescribeSecretCommand,
-  GetSecretValueCommand,
-} from '@aws-sdk/client-secrets-manager';
 import type { Outcome, SecretBackend, SecretQuery, SecretRecord } from '../backend.js';
 import { StrataError } from '../errors.js';
 import { parseArn, regionOf } from './arn.js';
 import type { AwsBackend } from './backend.js';
 import { chunk, groupBy, SM_BATCH, toSecretRecord } from './records.js';
 import { arrayField, badResponse, checkSecretValue, stringField } from './shape.js';
+
+export type SecretsSdk = typeof import('@aws-sdk/client-secrets-manager');
+
+let secretsSdk: Promise<SecretsSdk> | undefined;
+
+/** The Secrets Manager client module, imported once, on first use (a failed import is tried again next time). */
+function loadSecretsSdk(): Promise<SecretsSdk> {
+  secretsSdk ??= import('@aws-sdk/client-secrets-manager').catch((err: unknown) => {
+    secretsSdk = undefined;
+    throw new StrataError(
+      'UNAVAILABLE',
+      'secretsmanager: the module @aws-sdk/client-secrets-manager could not be loaded',
+      { source: 'secretsmanager', cause: err },
+    );
+  });
+  return secretsSdk;
+}
 
 export class SecretsApi implements SecretBackend {
   constructor(private readonly b: AwsBackend) {}
@@ -46,6 +59,14 @@ export class SecretsApi implements SecretBackend {
   }
 
   async getSecrets(queries: SecretQuery[]): Promise<Outcome<SecretRecord>[]> {
+    if (queries.length === 0) return [];
+    let sdk: SecretsSdk;
+    try {
+      sdk = await loadSecretsSdk();
+    } catch (err) {
+      return queries.map(() => ({ ok: false, error: err as StrataError }));
+    }
+    const { BatchGetSecretValueCommand, GetSecretValueCommand } = sdk;
     const results = new Map<SecretQuery, Outcome<SecretRecord>>();
     const latest = queries.filter(
       (q) => !q.versionId && (!q.versionStage || q.versionStage === 'AWSCURRENT'),
@@ -65,7 +86,7 @@ export class SecretsApi implements SecretBackend {
               ids.join(','),
               async (abortSignal) => {
                 const res = await this.b
-                  .secretsClient(region)
+                  .secretsClient(sdk, region)
                   .send(
                     new BatchGetSecretValueCommand({ SecretIdList: ids.map((id) => this.idIn(id, region)) }),
                     {
@@ -128,7 +149,7 @@ export class SecretsApi implements SecretBackend {
       jobs.push(
         this.withFailover(q.secretId, (region) =>
           this.b.run('secretsmanager', region, 'GetSecretValue', q.secretId, async (abortSignal) => {
-            const res = await this.b.secretsClient(region).send(
+            const res = await this.b.secretsClient(sdk, region).send(
               new GetSecretValueCommand({
                 SecretId: this.idIn(q.secretId, region),
                 ...(q.versionId ? { VersionId: q.versionId } : {}),
@@ -161,11 +182,12 @@ export class SecretsApi implements SecretBackend {
   }
 
   async currentVersionId(secretId: string): Promise<string | undefined> {
+    const sdk = await loadSecretsSdk();
     const out = await this.withFailover(secretId, (region) =>
       this.b.run('secretsmanager', region, 'DescribeSecret', secretId, async (abortSignal) => {
         const res = await this.b
-          .secretsClient(region)
-          .send(new DescribeSecretCommand({ SecretId: this.idIn(secretId, region) }), { abortSignal });
+          .secretsClient(sdk, region)
+          .send(new sdk.DescribeSecretCommand({ SecretId: this.idIn(secretId, region) }), { abortSignal });
         const stages = (res as { VersionIdsToStages?: unknown } | undefined)?.VersionIdsToStages;
         if (
           stages !== undefined &&

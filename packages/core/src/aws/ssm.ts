@@ -14,12 +14,48 @@ import type {
 import { StrataError } from '../errors.js';
 import { parseArn, regionOf } from './arn.js';
 import type { AwsBackend } from './backend.js';
-import { type DescribedParameter, describeByPath } from './describe.js';
-import { discoverLevel } from './discovery.js';
+import type { DescribedParameter } from './describe.js';
+import type { DiscoveryIo } from './discovery.js';
 import { chunk, groupBy, matchesQuery, queryString, SSM_BATCH, toRecord } from './records.js';
 import { badResponse, checkNextToken, checkParameters } from './shape.js';
 
+type DiscoveryModule = typeof import('./discovery.js');
+type DescribeModule = typeof import('./describe.js');
+
+let discoveryModule: Promise<DiscoveryModule> | undefined;
+let describeModule: Promise<DescribeModule> | undefined;
+
+const unavailable = (name: string, err: unknown) =>
+  new StrataError('UNAVAILABLE', `ssm: the module ${name} could not be loaded`, {
+    source: 'ssm',
+    cause: err,
+  });
+
+/**
+ * Listing by path (`./discovery.ts`) and DescribeParameters (`./describe.ts`) are imported on first
+ * use, not with Strata: reading parameters by name (a schema's keys) never loads them. A failed
+ * import is tried again next time.
+ */
+function loadDiscovery(): Promise<DiscoveryModule> {
+  discoveryModule ??= import('./discovery.js').catch((err: unknown) => {
+    discoveryModule = undefined;
+    throw unavailable('@strata/core aws/discovery', err);
+  });
+  return discoveryModule;
+}
+
+function loadDescribe(): Promise<DescribeModule> {
+  describeModule ??= import('./describe.js').catch((err: unknown) => {
+    describeModule = undefined;
+    throw unavailable('@strata/core aws/describe', err);
+  });
+  return describeModule;
+}
+
 export class SsmApi implements ParameterBackend {
+  /** Sharded discovery's calls (and whether DescribeParameters was refused), made on first use. */
+  private discoveryIo: DiscoveryIo | undefined;
+
   constructor(private readonly b: AwsBackend) {}
   get region(): string {
     return this.b.region;
@@ -74,7 +110,12 @@ export class SsmApi implements ParameterBackend {
   }
 
   async getParametersByPath(path: string, opts: { recursive: boolean }): Promise<ParameterRecord[]> {
-    if (this.b.discovery !== 'paged') return discoverLevel(this.b.discoveryIo, path, opts);
+    if (this.b.discovery !== 'paged') {
+      const { awsDiscoveryIo, discoverLevel } = await loadDiscovery();
+      // one per backend: it remembers whether DescribeParameters was refused
+      this.discoveryIo ??= awsDiscoveryIo(this.b);
+      return discoverLevel(this.discoveryIo, path, opts);
+    }
     const region = regionOf(path, this.b.region);
     const out: ParameterRecord[] = [];
     const seen = new Set<string>();
@@ -101,8 +142,8 @@ export class SsmApi implements ParameterBackend {
     return out;
   }
 
-  describeByPath(path: string, opts: { recursive: boolean }): Promise<DescribedParameter[]> {
-    return describeByPath(this.b, path, opts);
+  async describeByPath(path: string, opts: { recursive: boolean }): Promise<DescribedParameter[]> {
+    return (await loadDescribe()).describeByPath(this.b, path, opts);
   }
 
   /**

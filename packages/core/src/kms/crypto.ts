@@ -1,7 +1,9 @@
 /**
  * KMS encryption for Strata, one facade over two ways: raw KMS Encrypt/Decrypt/ReEncrypt for
  * small values (`./raw.ts`), and envelope encryption through the AWS Encryption SDK for anything,
- * with a data-key cache (`./envelope.ts`, which imports the Encryption SDK on first use). Which
+ * with a data-key cache (`./envelope.ts`, which imports the Encryption SDK on first use). Both
+ * modules are imported on first use, not with Strata: a process that never meets a kms reference
+ * never loads them. Which
  * one a ciphertext needs is read from its bytes (`./format.ts`); errors are mapped in
  * `./errors.ts`. No plaintext or data key is ever logged, put in an error message, or written
  * anywhere.
@@ -10,7 +12,7 @@ import { AwsBackend } from '../aws/backend.js';
 import type { KmsBackend } from '../backend.js';
 import { StrataError } from '../errors.js';
 import { formatReference } from '../reference/parser.js';
-import { Envelope } from './envelope.js';
+import type { Envelope } from './envelope.js';
 import { kmsOf } from './errors.js';
 import { type CiphertextFormat, decodeCiphertext, detectFormat, esdkHeader } from './format.js';
 import {
@@ -25,7 +27,36 @@ import {
   type KmsCryptoOptions,
   type ReEncryptOptions,
 } from './options.js';
-import { rawDecrypt, rawEncrypt, rawRandom, rawReEncrypt } from './raw.js';
+
+type RawModule = typeof import('./raw.js');
+type EnvelopeModule = typeof import('./envelope.js');
+
+let rawModule: Promise<RawModule> | undefined;
+let envelopeModule: Promise<EnvelopeModule> | undefined;
+
+const unavailable = (name: string, err: unknown) =>
+  new StrataError('UNAVAILABLE', `kms: the module ${name} could not be loaded`, {
+    source: 'kms',
+    cause: err,
+  });
+
+/** `./raw.js`, imported once, on first use (a failed import is tried again next time). */
+function loadRaw(): Promise<RawModule> {
+  rawModule ??= import('./raw.js').catch((err: unknown) => {
+    rawModule = undefined;
+    throw unavailable('@strata/core kms/raw', err);
+  });
+  return rawModule;
+}
+
+/** `./envelope.js`, imported once, on first use (a failed import is tried again next time). */
+function loadEnvelope(): Promise<EnvelopeModule> {
+  envelopeModule ??= import('./envelope.js').catch((err: unknown) => {
+    envelopeModule = undefined;
+    throw unavailable('@strata/core kms/envelope', err);
+  });
+  return envelopeModule;
+}
 
 export {
   DEFAULT_KMS_CACHE,
@@ -42,7 +73,8 @@ export class KmsCrypto {
   readonly kms: KmsBackend;
   private readonly ownBackend: AwsBackend | undefined;
   private readonly cache: Required<KmsCacheOptions> | false;
-  private readonly envelope: Envelope;
+  private readonly envelopeOptions: ConstructorParameters<EnvelopeModule['Envelope']>[1];
+  private envelopeInstance: Envelope | undefined;
 
   constructor(opts: KmsCryptoOptions = {}) {
     if (opts.backend) this.kms = kmsOf(opts.backend);
@@ -51,14 +83,21 @@ export class KmsCrypto {
       this.kms = this.ownBackend.kms;
     }
     this.cache = opts.cache === false ? false : { ...DEFAULT_KMS_CACHE, ...opts.cache };
-    this.envelope = new Envelope(this.kms, {
+    this.envelopeOptions = {
       cache: this.cache,
       maxBodySize: opts.maxBodySize ?? 64 * 1024 * 1024,
       ...(opts.decryptKeyIds ? { decryptKeyIds: opts.decryptKeyIds } : {}),
       ...(opts.discoveryFilter ? { discoveryFilter: opts.discoveryFilter } : {}),
       ...(opts.frameLength ? { frameLength: opts.frameLength } : {}),
       ...(opts.signing !== undefined ? { signing: opts.signing } : {}),
-    });
+    };
+  }
+
+  /** The envelope half (one per KmsCrypto: it holds the data-key cache), made on first use. */
+  private async envelope(): Promise<Envelope> {
+    const { Envelope } = await loadEnvelope();
+    this.envelopeInstance ??= new Envelope(this.kms, this.envelopeOptions);
+    return this.envelopeInstance;
   }
 
   /** The cache limits in force (`false`: no cache). */
@@ -78,8 +117,8 @@ export class KmsCrypto {
     if (!opts.keyId) throw new StrataError('INVALID_INPUT', 'kms: encrypt needs a key id');
     const raw =
       mode === 'raw' || (mode === 'auto' && !opts.compress && bytes.byteLength <= KMS_ENCRYPT_MAX_BYTES);
-    if (raw) return rawEncrypt(this.kms, bytes, opts.keyId, opts.context);
-    return this.envelope.encrypt(bytes, opts.keyId, opts.context ?? {}, opts.compress === true);
+    if (raw) return (await loadRaw()).rawEncrypt(this.kms, bytes, opts.keyId, opts.context);
+    return (await this.envelope()).encrypt(bytes, opts.keyId, opts.context ?? {}, opts.compress === true);
   }
 
   /**
@@ -92,8 +131,8 @@ export class KmsCrypto {
     opts: { context?: Record<string, string> } = {},
   ): Promise<DecryptResult> {
     const bytes = typeof ciphertext === 'string' ? decodeCiphertext(ciphertext) : ciphertext;
-    if (!esdkHeader(bytes)) return rawDecrypt(this.kms, bytes, opts.context);
-    return this.envelope.decrypt(bytes, opts.context);
+    if (!esdkHeader(bytes)) return (await loadRaw()).rawDecrypt(this.kms, bytes, opts.context);
+    return (await this.envelope()).decrypt(bytes, opts.context);
   }
 
   /**
@@ -104,13 +143,13 @@ export class KmsCrypto {
   async reencrypt(ciphertext: string | Uint8Array, opts: ReEncryptOptions): Promise<EncryptResult> {
     const bytes = typeof ciphertext === 'string' ? decodeCiphertext(ciphertext) : ciphertext;
     if (!opts.toKeyId) throw new StrataError('INVALID_INPUT', 'kms: reencrypt needs a destination key id');
-    if (!esdkHeader(bytes)) return rawReEncrypt(this.kms, bytes, opts);
-    return this.envelope.reencrypt(bytes, opts.toKeyId, opts.context, opts.toContext);
+    if (!esdkHeader(bytes)) return (await loadRaw()).rawReEncrypt(this.kms, bytes, opts);
+    return (await this.envelope()).reencrypt(bytes, opts.toKeyId, opts.context, opts.toContext);
   }
 
   /** `bytes` (1 to 1,024) random bytes from KMS GenerateRandom. */
   async random(bytes: number): Promise<Uint8Array> {
-    return rawRandom(this.kms, bytes);
+    return (await loadRaw()).rawRandom(this.kms, bytes);
   }
 
   /** Releases the SDK clients of a backend this object created (a backend passed in is left open). */

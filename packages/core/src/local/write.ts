@@ -18,11 +18,11 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { isMap, parseDocument, type YAMLMap } from 'yaml';
+import type { YAMLMap } from 'yaml';
 import { parameterName } from '../aws/arn.js';
 import { describeParseError, StrataError } from '../errors.js';
 import { type LocalParameter, normPath } from './tree.js';
-import { toPlain } from './yaml.js';
+import { toPlain, yamlLib } from './yaml.js';
 
 /**
  * Writes a file atomically: a temporary file next to it, flushed, then renamed over it (same
@@ -174,6 +174,7 @@ export function writeLocalParameter(path: string, name: string, p: LocalParamete
     writeFileAtomic(path, `${JSON.stringify(doc, null, 2)}\n`);
     return;
   }
+  const { isMap, parseDocument } = yamlLib();
   const doc = parseDocument(text, { uniqueKeys: false, logLevel: 'error' });
   if (doc.errors[0]) {
     throw new StrataError(

@@ -93,7 +93,9 @@ export class FakeKube implements KubeClient {
       .map(([p, o]) => ({
         metadata: {
           name: p.slice(prefix.length),
-          ...(o.metadata && 'labels' in o.metadata ? { labels: clone(o.metadata.labels as Record<string, string>) } : {}),
+          ...(o.metadata && 'labels' in o.metadata
+            ? { labels: clone(o.metadata.labels as Record<string, string>) }
+            : {}),
         },
       }));
     return { items };

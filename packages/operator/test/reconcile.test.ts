@@ -74,7 +74,19 @@ function setup(spec: SecretSyncSpec, opts: { policies?: SourcePolicy[] } = {}) {
     kube.log
       .filter((r) => !r.path.includes('/events') && !(r.method === 'GET' && r.path.includes('/secretsyncs/')))
       .map((r) => `${r.method} ${r.path.replace(/\?.*$/, '').replace(/^.*\/namespaces\/team-a\//, '')}`);
-  return { tree, backend, resolver, kube, clock, reconciler, secret, status, eventWrites, addSync, writesAndReads };
+  return {
+    tree,
+    backend,
+    resolver,
+    kube,
+    clock,
+    reconciler,
+    secret,
+    status,
+    eventWrites,
+    addSync,
+    writesAndReads,
+  };
 }
 
 const refsSpec: SecretSyncSpec = {
@@ -101,7 +113,11 @@ describe('reconcile', () => {
   it('a first sync makes 3 requests: one listing of the namespace (names only), the apply, the status; no Event', async () => {
     const t = setup(refsSpec);
     await t.reconciler.reconcile('team-a/app');
-    expect(t.writesAndReads()).toEqual(['LIST secrets', 'APPLY secrets/target', 'PATCH secretsyncs/app/status']);
+    expect(t.writesAndReads()).toEqual([
+      'LIST secrets',
+      'APPLY secrets/target',
+      'PATCH secretsyncs/app/status',
+    ]);
     expect(t.eventWrites()).toHaveLength(0); // Ready=True, reason Synced in its status tells it
     // a second SecretSync of the namespace right after shares that listing: 2 requests
     t.addSync('other', 'other-target');
@@ -113,7 +129,11 @@ describe('reconcile', () => {
     t.kube.log.length = 0;
     await t.clock.advance(1000);
     await t.reconciler.reconcile('team-a/third');
-    expect(t.writesAndReads()).toEqual(['LIST secrets', 'APPLY secrets/third-target', 'PATCH secretsyncs/third/status']);
+    expect(t.writesAndReads()).toEqual([
+      'LIST secrets',
+      'APPLY secrets/third-target',
+      'PATCH secretsyncs/third/status',
+    ]);
   });
 
   it('nothing changed: no request at all (no apply, no status patch, no Event)', async () => {
@@ -131,14 +151,21 @@ describe('reconcile', () => {
   it('after the first sync, a changed value and a Secret deleted by hand each get a Normal Event', async () => {
     const t = setup(refsSpec);
     await t.reconciler.reconcile('team-a/app');
-    t.tree.parameters.set('/app/dev/pw', { value: `${VALUE}-2`, type: 'SecureString', version: 2, labels: [] });
+    t.tree.parameters.set('/app/dev/pw', {
+      value: `${VALUE}-2`,
+      type: 'SecureString',
+      version: 2,
+      labels: [],
+    });
     t.resolver.invalidate('/app/dev/pw');
     await t.reconciler.reconcile('team-a/app');
     t.kube.objects.delete(paths.secret('team-a', 'target'));
     await t.clock.advance(1000);
     await t.reconciler.reconcile('team-a/app');
     expect(Buffer.from(t.secret().data!.password!, 'base64').toString()).toBe(`${VALUE}-2`);
-    const events = t.kube.list<{ reason: string; type: string; message: string }>('/api/v1/namespaces/team-a/events/');
+    const events = t.kube.list<{ reason: string; type: string; message: string }>(
+      '/api/v1/namespaces/team-a/events/',
+    );
     expect(events.map((e) => [e.type, e.reason])).toEqual([
       ['Normal', 'Synced'],
       ['Normal', 'DriftRepaired'],
@@ -168,7 +195,11 @@ describe('reconcile', () => {
     expect(t.status()?.conditions?.[0]?.reason).toBe('Conflict');
     expect(t.secret().data).toEqual({ x: 'eA==' });
     // the listing named it, so it was read in full (and never written)
-    expect(t.writesAndReads()).toEqual(['LIST secrets', 'GET secrets/target', 'PATCH secretsyncs/app/status']);
+    expect(t.writesAndReads()).toEqual([
+      'LIST secrets',
+      'GET secrets/target',
+      'PATCH secretsyncs/app/status',
+    ]);
     expect(t.eventWrites()).toHaveLength(1); // the Conflict Warning
   });
 

@@ -101,7 +101,8 @@ export class UncachedSecrets {
     do {
       const q = `?limit=500${cont ? `&continue=${encodeURIComponent(cont)}` : ''}`;
       const page = await this.o.kube.listMetadata(`${paths.secrets(ns)}${q}`);
-      for (const i of page.items) names.add(i.metadata.name);
+      // an empty list comes back as `items: null`
+      for (const i of page.items ?? []) names.add(i.metadata.name);
       cont = page.metadata?.continue || undefined;
     } while (cont);
     return names;

@@ -31,7 +31,8 @@ export interface KubeClient {
 
 export interface MetadataList {
   metadata?: { continue?: string };
-  items: Array<{ metadata: { name: string; labels?: Record<string, string> } }>;
+  /** `null` when empty (as the API server sends it). */
+  items: Array<{ metadata: { name: string; labels?: Record<string, string> } }> | null;
 }
 
 const METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json';

@@ -98,7 +98,7 @@ export class FakeKube implements KubeClient {
             : {}),
         },
       }));
-    return { items };
+    return { items: items.length > 0 ? items : null }; // as the API server answers an empty list
   }
 
   /** Requests to paths containing `part`, by method. */

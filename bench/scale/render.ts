@@ -289,8 +289,8 @@ function scaleTables(r: ScaleResults): string {
   const judged = strata.filter((p) => p.description === newest);
   if (judged.length < strata.length)
     out.push(
-      '',
       `The targets below are judged on the Strata rounds of the newest build measured (${roundsOf(peers, judged[0]!)}); the earlier Strata rounds ran an older build (see "How each peer ran") and stay in the tables above as history.`,
+      '',
     );
   if (judged.length > 0) {
     const strata = judged;

@@ -361,7 +361,7 @@ function scaleTables(r: ScaleResults): string {
       ['peer', 'phase', 'requests', 'by verb', 'per reconcile', 'top requests'],
       peers.flatMap((p) => [
         [
-          NAME[p.peer],
+          `${NAME[p.peer]}${Number(r.config.rounds) > 1 ? ` (round ${p.round + 1})` : ''}`,
           `start (${n0(p.start.reconciles)} reconciles)`,
           n0(p.start.kube.total),
           verbs(p.start.kube),
@@ -369,7 +369,7 @@ function scaleTables(r: ScaleResults): string {
           topResources(p.start.kube),
         ],
         [
-          NAME[p.peer],
+          `${NAME[p.peer]}${Number(r.config.rounds) > 1 ? ` (round ${p.round + 1})` : ''}`,
           `per no-change refresh (${n0(p.steady.reconciles / p.steady.refreshes)} reconciles)`,
           n1(p.steady.kube.total / p.steady.refreshes),
           verbs(p.steady.kube, p.steady.refreshes),
@@ -377,7 +377,7 @@ function scaleTables(r: ScaleResults): string {
           topResources(p.steady.kube, p.steady.refreshes),
         ],
         ...p.rotations.map((x) => [
-          NAME[p.peer],
+          `${NAME[p.peer]}${Number(r.config.rounds) > 1 ? ` (round ${p.round + 1})` : ''}`,
           `rotation ${x.secret} (${x.reconciles} reconciles)`,
           n0(x.kube.total),
           verbs(x.kube),
@@ -385,7 +385,7 @@ function scaleTables(r: ScaleResults): string {
           topResources(x.kube),
         ]),
         [
-          NAME[p.peer],
+          `${NAME[p.peer]}${Number(r.config.rounds) > 1 ? ` (round ${p.round + 1})` : ''}`,
           `flapping (${p.flap.flips} changes)`,
           n0(p.flap.kube.total),
           verbs(p.flap.kube),

@@ -402,7 +402,7 @@ function scaleTables(r: ScaleResults): string {
     table(
       ['peer', 'start', 'per full refresh', 'per rotation'],
       peers.map((p) => [
-        NAME[p.peer],
+        `${NAME[p.peer]}${Number(r.config.rounds) > 1 ? ` (round ${p.round + 1})` : ''}`,
         `${n0(sum(p.start.awsCalls))} (${ops(p.start.awsCalls)})`,
         `${n1(p.steady.perRefresh)} (${ops(p.steady.awsCalls, p.steady.refreshes)})`,
         p.rotations.map((x) => `${n0(sum(x.awsCalls))} (${ops(x.awsCalls)})`).join('; ') || '–',

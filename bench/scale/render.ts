@@ -115,6 +115,12 @@ const table = (header: string[], rows: Array<Array<string | number>>) =>
   [header, header.map(() => '---'), ...rows].map((c) => `| ${c.map(String).join(' | ')} |`).join('\n');
 const NAME = { strata: 'Strata', eso: 'ESO v0.16.2' } as const;
 
+/** "round 1" / "rounds 1, 3": the rounds that ran the same peer build as `p`. */
+function roundsOf(peers: PeerResult[], p: PeerResult): string {
+  const r = peers.filter((q) => q.peer === p.peer && q.description === p.description).map((q) => q.round + 1);
+  return `${r.length > 1 ? 'rounds' : 'round'} ${r.join(', ')}`;
+}
+
 /** Writes of the no-change refresh that touch what the peer manages (leases = leader election, listed apart). */
 /** Background writes that are not the peer's sync work: its leader-election Lease, the API server's own endpoints reconciler. */
 const isBackground = (key: string) => key.includes('leases') || key.includes(' endpoints');
@@ -192,8 +198,8 @@ function scaleTables(r: ScaleResults): string {
   out.push('');
   out.push(
     `How each peer ran: ${peers
-      .filter((p, i, a) => a.findIndex((q) => q.peer === p.peer) === i)
-      .map((p) => `${NAME[p.peer]}: \`${p.description}\``)
+      .filter((p, i, a) => a.findIndex((q) => q.peer === p.peer && q.description === p.description) === i)
+      .map((p) => `${NAME[p.peer]} (${roundsOf(peers, p)}): \`${p.description}\``)
       .join(
         '; ',
       )}. Strata's launcher: **${r.config.launcher}** (\`BENCH_SCALE_LAUNCHER\`), with the environment of the chart's container from \`helm template\` and the chart's ServiceAccount token; ESO with the admin kubeconfig. Work-queue concurrency ${r.config.concurrency} for both (Strata's default; ESO \`--concurrent=${r.config.concurrency}\`, client QPS ${r.config.esoClientQps}).`,
@@ -277,8 +283,18 @@ function scaleTables(r: ScaleResults): string {
   out.push(table([...head, 'target'], rows));
   out.push('');
   // targets
-  if (strata.length > 0) {
-    // every Strata round: a target is met only when every round meets it
+  // the targets are judged on the Strata rounds of the newest build measured (the last Strata
+  // round's image or process); earlier builds stay in the tables above as history
+  const newest = strata.at(-1)?.description;
+  const judged = strata.filter((p) => p.description === newest);
+  if (judged.length < strata.length)
+    out.push(
+      `The targets below are judged on the Strata rounds of the newest build measured (${roundsOf(peers, judged[0]!)}); the earlier Strata rounds ran an older build (see "How each peer ran") and stay in the tables above as history.`,
+      '',
+    );
+  if (judged.length > 0) {
+    const strata = judged;
+    // every judged Strata round: a target is met only when every round meets it
     const all = (f: (p: PeerResult) => string) => strata.map(f).join(' / ');
     const every = (f: (p: PeerResult) => boolean) => strata.every(f);
     const rotAll = strata.flatMap((p) => p.rotations);
@@ -345,7 +361,7 @@ function scaleTables(r: ScaleResults): string {
       ['peer', 'phase', 'requests', 'by verb', 'per reconcile', 'top requests'],
       peers.flatMap((p) => [
         [
-          NAME[p.peer],
+          `${NAME[p.peer]}${Number(r.config.rounds) > 1 ? ` (round ${p.round + 1})` : ''}`,
           `start (${n0(p.start.reconciles)} reconciles)`,
           n0(p.start.kube.total),
           verbs(p.start.kube),
@@ -353,7 +369,7 @@ function scaleTables(r: ScaleResults): string {
           topResources(p.start.kube),
         ],
         [
-          NAME[p.peer],
+          `${NAME[p.peer]}${Number(r.config.rounds) > 1 ? ` (round ${p.round + 1})` : ''}`,
           `per no-change refresh (${n0(p.steady.reconciles / p.steady.refreshes)} reconciles)`,
           n1(p.steady.kube.total / p.steady.refreshes),
           verbs(p.steady.kube, p.steady.refreshes),
@@ -361,7 +377,7 @@ function scaleTables(r: ScaleResults): string {
           topResources(p.steady.kube, p.steady.refreshes),
         ],
         ...p.rotations.map((x) => [
-          NAME[p.peer],
+          `${NAME[p.peer]}${Number(r.config.rounds) > 1 ? ` (round ${p.round + 1})` : ''}`,
           `rotation ${x.secret} (${x.reconciles} reconciles)`,
           n0(x.kube.total),
           verbs(x.kube),
@@ -369,7 +385,7 @@ function scaleTables(r: ScaleResults): string {
           topResources(x.kube),
         ]),
         [
-          NAME[p.peer],
+          `${NAME[p.peer]}${Number(r.config.rounds) > 1 ? ` (round ${p.round + 1})` : ''}`,
           `flapping (${p.flap.flips} changes)`,
           n0(p.flap.kube.total),
           verbs(p.flap.kube),
@@ -386,7 +402,7 @@ function scaleTables(r: ScaleResults): string {
     table(
       ['peer', 'start', 'per full refresh', 'per rotation'],
       peers.map((p) => [
-        NAME[p.peer],
+        `${NAME[p.peer]}${Number(r.config.rounds) > 1 ? ` (round ${p.round + 1})` : ''}`,
         `${n0(sum(p.start.awsCalls))} (${ops(p.start.awsCalls)})`,
         `${n1(p.steady.perRefresh)} (${ops(p.steady.awsCalls, p.steady.refreshes)})`,
         p.rotations.map((x) => `${n0(sum(x.awsCalls))} (${ops(x.awsCalls)})`).join('; ') || '–',

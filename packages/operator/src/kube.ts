@@ -25,7 +25,17 @@ export interface KubeClient {
   request<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T>;
   apply<T>(path: string, body: unknown, opts: { fieldManager: string; force?: boolean }): Promise<T>;
   mergePatch<T>(path: string, body: unknown): Promise<T>;
+  /** A LIST of objects' metadata only (`PartialObjectMetadataList`): names and labels, never data. */
+  listMetadata(path: string): Promise<MetadataList>;
 }
+
+export interface MetadataList {
+  metadata?: { continue?: string };
+  /** `null` when empty (as the API server sends it). */
+  items: Array<{ metadata: { name: string; labels?: Record<string, string> } }> | null;
+}
+
+const METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json';
 
 export function kubeClient(kc: KubeConfig): KubeClient {
   const server = kc.getCurrentCluster()?.server;
@@ -40,13 +50,14 @@ export function kubeClient(kc: KubeConfig): KubeClient {
     path: string,
     body?: unknown,
     contentType = 'application/json',
+    accept = 'application/json',
   ): Promise<T> => {
     const opts: Parameters<typeof request>[1] = {
       method,
       hostname: base.hostname,
       port: base.port || 443,
       path: `${base.pathname.replace(/\/$/, '')}${path}`,
-      headers: { accept: 'application/json', ...(body !== undefined ? { 'content-type': contentType } : {}) },
+      headers: { accept, ...(body !== undefined ? { 'content-type': contentType } : {}) },
       timeout: 30_000,
     };
     await kc.applyToHTTPSOptions(opts);
@@ -116,11 +127,13 @@ export function kubeClient(kc: KubeConfig): KubeClient {
         'application/apply-patch+yaml',
       ),
     mergePatch: (path, body) => send('PATCH', path, body, 'application/merge-patch+json'),
+    listMetadata: (path) => send<MetadataList>('GET', path, undefined, undefined, METADATA_LIST),
   };
 }
 
 export const paths = {
   secret: (ns: string, name: string) => `/api/v1/namespaces/${ns}/secrets/${name}`,
+  secrets: (ns: string) => `/api/v1/namespaces/${ns}/secrets`,
   secretSync: (ns: string, name: string) => `/apis/${API_VERSION}/namespaces/${ns}/secretsyncs/${name}`,
   secretSyncStatus: (ns: string, name: string) =>
     `/apis/${API_VERSION}/namespaces/${ns}/secretsyncs/${name}/status`,

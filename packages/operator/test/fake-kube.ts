@@ -1,4 +1,4 @@
-import { type KubeClient, KubeError } from '../src/kube.js';
+import { type KubeClient, KubeError, type MetadataList } from '../src/kube.js';
 
 type Obj = { metadata?: { name?: string; resourceVersion?: string } } & Record<string, unknown>;
 
@@ -83,6 +83,22 @@ export class FakeKube implements KubeClient {
     const cur = this.objects.get(at);
     if (!cur) throw new KubeError(404, 'NotFound', `PATCH ${path}: not found`);
     return this.store(at, merge(clone(cur), body as Obj) as Obj) as T;
+  }
+
+  async listMetadata(path: string): Promise<MetadataList> {
+    this.check('LIST', path);
+    const prefix = `${path.split('?')[0]}/`;
+    const items = [...this.objects]
+      .filter(([p]) => p.startsWith(prefix) && !p.slice(prefix.length).includes('/'))
+      .map(([p, o]) => ({
+        metadata: {
+          name: p.slice(prefix.length),
+          ...(o.metadata && 'labels' in o.metadata
+            ? { labels: clone(o.metadata.labels as Record<string, string>) }
+            : {}),
+        },
+      }));
+    return { items: items.length > 0 ? items : null }; // as the API server answers an empty list
   }
 
   /** Requests to paths containing `part`, by method. */

@@ -1,6 +1,7 @@
 import { createResolver, LocalBackend, type LocalTree } from '@strata/core';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { UncachedSecrets } from '../src/informers.js';
 import { paths } from '../src/kube.js';
 import { createMetrics } from '../src/metrics.js';
 import { done, TerminalError } from '../src/queue.js';
@@ -36,19 +37,23 @@ function setup(spec: SecretSyncSpec, opts: { policies?: SourcePolicy[] } = {}) {
   const clock = new ManualClock();
   const metrics = createMetrics();
   const syncPath = paths.secretSync('team-a', 'app');
-  const sync: SecretSync = {
-    apiVersion: API_VERSION,
-    kind: 'SecretSync',
-    metadata: { name: 'app', namespace: 'team-a', uid: 'u1', generation: 1 },
-    spec,
-  };
-  kube.objects.set(syncPath, sync as never);
+  const addSync = (name: string, target: string) =>
+    kube.objects.set(paths.secretSync('team-a', name), {
+      apiVersion: API_VERSION,
+      kind: 'SecretSync',
+      metadata: { name, namespace: 'team-a', uid: `u-${name}`, generation: 1 },
+      spec: { ...spec, target: { ...spec.target, name: target } },
+    } as never);
+  addSync('app', spec.target.name);
+  // no informer here: every Secret is "not in the cache", as before its first write
+  const uncached = new UncachedSecrets({ kube, clock });
   const reconciler = new Reconciler({
     kube,
     resolver,
     view: {
       readSync: (ns, name) => kube.get(paths.secretSync(ns, name)),
-      readSecret: (ns, name) => kube.get(paths.secret(ns, name)),
+      readSecret: (ns, name) => uncached.read(ns, name),
+      secretWritten: (ns, name) => uncached.written(ns, name),
       namespaceLabels: async () => ({}),
       policies: () => opts.policies ?? [policy],
     },
@@ -64,7 +69,24 @@ function setup(spec: SecretSyncSpec, opts: { policies?: SourcePolicy[] } = {}) {
     kube.objects.get(paths.secret('team-a', 'target')) as { data?: Record<string, string> };
   const status = () => (kube.objects.get(syncPath) as unknown as SecretSync).status;
   const eventWrites = () => kube.requests('/events').filter((r) => r.method !== 'GET');
-  return { tree, backend, resolver, kube, clock, reconciler, secret, status, eventWrites };
+  /** Every request except Event writes and reads of the SecretSync itself, as `METHOD kind`. */
+  const writesAndReads = () =>
+    kube.log
+      .filter((r) => !r.path.includes('/events') && !(r.method === 'GET' && r.path.includes('/secretsyncs/')))
+      .map((r) => `${r.method} ${r.path.replace(/\?.*$/, '').replace(/^.*\/namespaces\/team-a\//, '')}`);
+  return {
+    tree,
+    backend,
+    resolver,
+    kube,
+    clock,
+    reconciler,
+    secret,
+    status,
+    eventWrites,
+    addSync,
+    writesAndReads,
+  };
 }
 
 const refsSpec: SecretSyncSpec = {
@@ -83,10 +105,73 @@ describe('reconcile', () => {
     await expect(t.reconciler.reconcile('team-a/app')).resolves.toBe(done);
     expect(Buffer.from(t.secret().data!.password!, 'base64').toString()).toBe(VALUE);
     expect(t.status()?.conditions?.[0]).toMatchObject({ type: 'Ready', status: 'True', reason: 'Synced' });
-    expect(t.eventWrites()).toHaveLength(1);
     const text = outsideTheSecret(t.kube);
     expect(text).not.toContain(VALUE);
     expect(text).not.toContain(Buffer.from(VALUE).toString('base64'));
+  });
+
+  it('a first sync makes 3 requests: one listing of the namespace (names only), the apply, the status; no Event', async () => {
+    const t = setup(refsSpec);
+    await t.reconciler.reconcile('team-a/app');
+    expect(t.writesAndReads()).toEqual([
+      'LIST secrets',
+      'APPLY secrets/target',
+      'PATCH secretsyncs/app/status',
+    ]);
+    expect(t.eventWrites()).toHaveLength(0); // Ready=True, reason Synced in its status tells it
+    // a second SecretSync of the namespace right after shares that listing: 2 requests
+    t.addSync('other', 'other-target');
+    t.kube.log.length = 0;
+    await expect(t.reconciler.reconcile('team-a/other')).resolves.toBe(done);
+    expect(t.writesAndReads()).toEqual(['APPLY secrets/other-target', 'PATCH secretsyncs/other/status']);
+    // after the listing's reuse window, the next one lists again
+    t.addSync('third', 'third-target');
+    t.kube.log.length = 0;
+    await t.clock.advance(1000);
+    await t.reconciler.reconcile('team-a/third');
+    expect(t.writesAndReads()).toEqual([
+      'LIST secrets',
+      'APPLY secrets/third-target',
+      'PATCH secretsyncs/third/status',
+    ]);
+  });
+
+  it('nothing changed: no request at all (no apply, no status patch, no Event)', async () => {
+    const t = setup(refsSpec);
+    await t.reconciler.reconcile('team-a/app');
+    const synced = t.status();
+    t.kube.log.length = 0;
+    await t.clock.advance(60_000);
+    await expect(t.reconciler.reconcile('team-a/app')).resolves.toBe(done);
+    expect(t.writesAndReads().filter((r) => !r.startsWith('LIST') && !r.startsWith('GET'))).toEqual([]);
+    expect(t.eventWrites()).toHaveLength(0);
+    expect(t.status()).toEqual(synced);
+  });
+
+  it('after the first sync, a changed value and a Secret deleted by hand each get a Normal Event', async () => {
+    const t = setup(refsSpec);
+    await t.reconciler.reconcile('team-a/app');
+    t.tree.parameters.set('/app/dev/pw', {
+      value: `${VALUE}-2`,
+      type: 'SecureString',
+      version: 2,
+      labels: [],
+    });
+    t.resolver.invalidate('/app/dev/pw');
+    await t.reconciler.reconcile('team-a/app');
+    t.kube.objects.delete(paths.secret('team-a', 'target'));
+    await t.clock.advance(1000);
+    await t.reconciler.reconcile('team-a/app');
+    expect(Buffer.from(t.secret().data!.password!, 'base64').toString()).toBe(`${VALUE}-2`);
+    const events = t.kube.list<{ reason: string; type: string; message: string }>(
+      '/api/v1/namespaces/team-a/events/',
+    );
+    expect(events.map((e) => [e.type, e.reason])).toEqual([
+      ['Normal', 'Synced'],
+      ['Normal', 'DriftRepaired'],
+    ]);
+    expect(events[1]!.message).toContain('deleted outside Strata');
+    expect(JSON.stringify(events)).not.toContain(VALUE);
   });
 
   it('a namespace without a grant: TerminalError (not retried), AccessDenied, no AWS call', async () => {
@@ -109,6 +194,13 @@ describe('reconcile', () => {
     expect(err).toBeInstanceOf(TerminalError);
     expect(t.status()?.conditions?.[0]?.reason).toBe('Conflict');
     expect(t.secret().data).toEqual({ x: 'eA==' });
+    // the listing named it, so it was read in full (and never written)
+    expect(t.writesAndReads()).toEqual([
+      'LIST secrets',
+      'GET secrets/target',
+      'PATCH secretsyncs/app/status',
+    ]);
+    expect(t.eventWrites()).toHaveLength(1); // the Conflict Warning
   });
 
   it('a source that fails is retried (an ordinary error), and its error names no value', async () => {

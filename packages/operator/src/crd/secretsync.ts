@@ -3,6 +3,7 @@
  * description and validation; splitting it would scatter one document).
  */
 import { GROUP, VERSION } from '../types.js';
+import { conditionSchema } from './condition.js';
 
 const secretSyncNames = {
   kind: 'SecretSync',
@@ -323,41 +324,7 @@ export const secretSyncSchema = {
           type: 'array',
           'x-kubernetes-list-type': 'map',
           'x-kubernetes-list-map-keys': ['type'],
-          items: {
-            type: 'object',
-            required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'],
-            properties: {
-              type: {
-                type: 'string',
-                maxLength: 316,
-                pattern:
-                  '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$',
-              },
-              status: {
-                type: 'string',
-                enum: ['True', 'False', 'Unknown'],
-              },
-              observedGeneration: {
-                type: 'integer',
-                format: 'int64',
-                minimum: 0,
-              },
-              lastTransitionTime: {
-                type: 'string',
-                format: 'date-time',
-              },
-              reason: {
-                type: 'string',
-                minLength: 1,
-                maxLength: 1024,
-                pattern: '^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$',
-              },
-              message: {
-                type: 'string',
-                maxLength: 32768,
-              },
-            },
-          },
+          items: conditionSchema,
         },
         lastSyncTime: {
           description: 'When the Secret was last confirmed up to date.',

@@ -1,5 +1,6 @@
 /** The SourcePolicy CRD as data. */
 import { GROUP, VERSION } from '../types.js';
+import { conditionSchema } from './condition.js';
 
 const sourcePolicyNames = {
   kind: 'SourcePolicy',
@@ -171,41 +172,7 @@ export const sourcePolicySchema = {
           type: 'array',
           'x-kubernetes-list-type': 'map',
           'x-kubernetes-list-map-keys': ['type'],
-          items: {
-            type: 'object',
-            required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'],
-            properties: {
-              type: {
-                type: 'string',
-                maxLength: 316,
-                pattern:
-                  '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$',
-              },
-              status: {
-                type: 'string',
-                enum: ['True', 'False', 'Unknown'],
-              },
-              observedGeneration: {
-                type: 'integer',
-                format: 'int64',
-                minimum: 0,
-              },
-              lastTransitionTime: {
-                type: 'string',
-                format: 'date-time',
-              },
-              reason: {
-                type: 'string',
-                minLength: 1,
-                maxLength: 1024,
-                pattern: '^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$',
-              },
-              message: {
-                type: 'string',
-                maxLength: 32768,
-              },
-            },
-          },
+          items: conditionSchema,
         },
       },
     },

@@ -10,26 +10,15 @@ import type {
   KmsEncryptInput,
   KmsReEncryptInput,
 } from '../backend.js';
-import { StrataError } from '../errors.js';
+import { lazyModule } from '../lazy.js';
 import { regionOf } from './arn.js';
 import type { AwsBackend } from './backend.js';
 import { badResponse } from './shape.js';
 
 export type KmsSdk = typeof import('@aws-sdk/client-kms');
 
-let kmsSdk: Promise<KmsSdk> | undefined;
-
-/** The KMS client module, imported once, on first use (a failed import is tried again next time). */
-function loadKmsSdk(): Promise<KmsSdk> {
-  kmsSdk ??= import('@aws-sdk/client-kms').catch((err: unknown) => {
-    kmsSdk = undefined;
-    throw new StrataError('UNAVAILABLE', 'kms: the module @aws-sdk/client-kms could not be loaded', {
-      source: 'kms',
-      cause: err,
-    });
-  });
-  return kmsSdk;
-}
+/** The KMS client module, imported on first use. */
+const loadKmsSdk = lazyModule('kms', '@aws-sdk/client-kms', () => import('@aws-sdk/client-kms'));
 
 /**
  * KMS through the same rate limiter (one bucket per region for every KMS operation, as AWS shares

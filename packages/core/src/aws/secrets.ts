@@ -7,6 +7,7 @@
  */
 import type { Outcome, SecretBackend, SecretQuery, SecretRecord } from '../backend.js';
 import { StrataError } from '../errors.js';
+import { lazyModule } from '../lazy.js';
 import { parseArn, regionOf } from './arn.js';
 import type { AwsBackend } from './backend.js';
 import { chunk, groupBy, SM_BATCH, toSecretRecord } from './records.js';
@@ -14,20 +15,12 @@ import { arrayField, badResponse, checkSecretValue, stringField } from './shape.
 
 export type SecretsSdk = typeof import('@aws-sdk/client-secrets-manager');
 
-let secretsSdk: Promise<SecretsSdk> | undefined;
-
-/** The Secrets Manager client module, imported once, on first use (a failed import is tried again next time). */
-function loadSecretsSdk(): Promise<SecretsSdk> {
-  secretsSdk ??= import('@aws-sdk/client-secrets-manager').catch((err: unknown) => {
-    secretsSdk = undefined;
-    throw new StrataError(
-      'UNAVAILABLE',
-      'secretsmanager: the module @aws-sdk/client-secrets-manager could not be loaded',
-      { source: 'secretsmanager', cause: err },
-    );
-  });
-  return secretsSdk;
-}
+/** The Secrets Manager client module, imported on first use. */
+const loadSecretsSdk = lazyModule(
+  'secretsmanager',
+  '@aws-sdk/client-secrets-manager',
+  () => import('@aws-sdk/client-secrets-manager'),
+);
 
 export class SecretsApi implements SecretBackend {
   constructor(private readonly b: AwsBackend) {}

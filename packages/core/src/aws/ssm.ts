@@ -12,6 +12,7 @@ import type {
   PutParameterResult,
 } from '../backend.js';
 import { StrataError } from '../errors.js';
+import { lazyModule } from '../lazy.js';
 import { parseArn, regionOf } from './arn.js';
 import type { AwsBackend } from './backend.js';
 import type { DescribedParameter } from './describe.js';
@@ -22,35 +23,20 @@ import { badResponse, checkNextToken, checkParameters } from './shape.js';
 type DiscoveryModule = typeof import('./discovery.js');
 type DescribeModule = typeof import('./describe.js');
 
-let discoveryModule: Promise<DiscoveryModule> | undefined;
-let describeModule: Promise<DescribeModule> | undefined;
-
-const unavailable = (name: string, err: unknown) =>
-  new StrataError('UNAVAILABLE', `ssm: the module ${name} could not be loaded`, {
-    source: 'ssm',
-    cause: err,
-  });
-
 /**
  * Listing by path (`./discovery.ts`) and DescribeParameters (`./describe.ts`) are imported on first
- * use, not with Strata: reading parameters by name (a schema's keys) never loads them. A failed
- * import is tried again next time.
+ * use, not with Strata: reading parameters by name (a schema's keys) never loads them.
  */
-function loadDiscovery(): Promise<DiscoveryModule> {
-  discoveryModule ??= import('./discovery.js').catch((err: unknown) => {
-    discoveryModule = undefined;
-    throw unavailable('@strata/core aws/discovery', err);
-  });
-  return discoveryModule;
-}
-
-function loadDescribe(): Promise<DescribeModule> {
-  describeModule ??= import('./describe.js').catch((err: unknown) => {
-    describeModule = undefined;
-    throw unavailable('@strata/core aws/describe', err);
-  });
-  return describeModule;
-}
+const loadDiscovery = lazyModule<DiscoveryModule>(
+  'ssm',
+  '@strata/core aws/discovery',
+  () => import('./discovery.js'),
+);
+const loadDescribe = lazyModule<DescribeModule>(
+  'ssm',
+  '@strata/core aws/describe',
+  () => import('./describe.js'),
+);
 
 export class SsmApi implements ParameterBackend {
   /** Sharded discovery's calls (and whether DescribeParameters was refused), made on first use. */

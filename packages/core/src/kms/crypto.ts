@@ -31,32 +31,13 @@ import {
 type RawModule = typeof import('./raw.js');
 type EnvelopeModule = typeof import('./envelope.js');
 
-let rawModule: Promise<RawModule> | undefined;
-let envelopeModule: Promise<EnvelopeModule> | undefined;
-
-const unavailable = (name: string, err: unknown) =>
-  new StrataError('UNAVAILABLE', `kms: the module ${name} could not be loaded`, {
-    source: 'kms',
-    cause: err,
-  });
-
-/** `./raw.js`, imported once, on first use (a failed import is tried again next time). */
-function loadRaw(): Promise<RawModule> {
-  rawModule ??= import('./raw.js').catch((err: unknown) => {
-    rawModule = undefined;
-    throw unavailable('@strata/core kms/raw', err);
-  });
-  return rawModule;
-}
-
-/** `./envelope.js`, imported once, on first use (a failed import is tried again next time). */
-function loadEnvelope(): Promise<EnvelopeModule> {
-  envelopeModule ??= import('./envelope.js').catch((err: unknown) => {
-    envelopeModule = undefined;
-    throw unavailable('@strata/core kms/envelope', err);
-  });
-  return envelopeModule;
-}
+/** `./raw.js` and `./envelope.js` (the Encryption SDK), imported on first use. */
+const loadRaw = lazyModule<RawModule>('kms', '@strata/core kms/raw', () => import('./raw.js'));
+const loadEnvelope = lazyModule<EnvelopeModule>(
+  'kms',
+  '@strata/core kms/envelope',
+  () => import('./envelope.js'),
+);
 
 export {
   DEFAULT_KMS_CACHE,
@@ -68,6 +49,8 @@ export {
   type KmsCryptoOptions,
   type ReEncryptOptions,
 } from './options.js';
+
+import { lazyModule } from '../lazy.js';
 
 export class KmsCrypto {
   readonly kms: KmsBackend;

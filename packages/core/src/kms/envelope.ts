@@ -26,6 +26,7 @@ import type {
 } from '@aws-crypto/client-node';
 import type { KmsBackend } from '../backend.js';
 import { StrataError } from '../errors.js';
+import { lazyModule } from '../lazy.js';
 import { ctxKey } from './context.js';
 import { MissDeduper } from './dedupe.js';
 import { envelopeError, need } from './errors.js';
@@ -60,20 +61,8 @@ export type EnvelopeOptions = Pick<
 /** Errors KMS calls raised during one envelope decryption (the Encryption SDK folds them into text). */
 const kmsErrors = new AsyncLocalStorage<unknown[]>();
 
-/**
- * The Encryption SDK module, imported on first use; a failed import (EMFILE under load, a broken
- * install) fails that call with a coded error and is tried again by the next one, never remembered.
- */
-async function loadEsdk(): Promise<Esdk> {
-  try {
-    return await import('@aws-crypto/client-node');
-  } catch (err) {
-    throw new StrataError('UNAVAILABLE', 'kms: the module @aws-crypto/client-node could not be loaded', {
-      source: 'kms',
-      cause: err,
-    });
-  }
-}
+/** The Encryption SDK module, imported on first use (`../lazy.ts`: a failed import is tried again). */
+const loadEsdk = lazyModule<Esdk>('kms', '@aws-crypto/client-node', () => import('@aws-crypto/client-node'));
 
 export class Envelope {
   private esdkRuntime: Promise<EsdkRuntime> | undefined;
